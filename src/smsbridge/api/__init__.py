@@ -1,0 +1,1 @@
+"""HTTP doors: the native API (v1) and, mounted beside it, the compatibility APIs."""

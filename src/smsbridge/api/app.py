@@ -1,0 +1,61 @@
+"""The application factory: ``create_app(settings)`` mounts every door."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.responses import JSONResponse
+
+from smsbridge import __version__
+from smsbridge.api.errors import install_error_handlers
+from smsbridge.api.limits import BodySizeLimit
+from smsbridge.api.v1 import messages
+from smsbridge.config import Settings
+from smsbridge.gateway import Gateway
+
+DESCRIPTION = """
+smsbridge is a self-hosted SMS gateway. Authenticate with `Authorization: Bearer <key>` or
+`X-Api-Key: <key>` (create a key with `smsbridge keys create`). Every error is JSON:
+`{"error": {"code": "...", "message": "..."}}` where `code` is stable and `message` says how to
+fix it.
+"""
+
+
+def create_app(settings: Settings, *, dispatch: bool = True) -> FastAPI:
+    gateway = Gateway(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await gateway.start(dispatch=dispatch)
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = FastAPI(
+        title="smsbridge",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    install_error_handlers(app)
+    app.include_router(messages.router)
+
+    @app.get("/health", tags=["health"], summary="Liveness and database check")
+    async def health() -> JSONResponse:
+        async with gateway.db.read() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "database": "sqlite" if gateway.db.is_sqlite else "postgresql",
+                "dispatcher": gateway.dispatcher is not None,
+            }
+        )
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,139 @@
+"""Domain objects to the native API's JSON (ids as strings: they exceed JS-safe integers in
+other gateways, and clients should treat them as opaque)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from smsbridge.core.encoding import concat_udh, segment
+from smsbridge.core.message import Status, summarize
+from smsbridge.services.send import AcceptedMessage
+from smsbridge.store.messages import MessageRecord, Row
+
+
+def iso(us: int | None) -> str | None:
+    if us is None:
+        return None
+    dt = datetime.fromtimestamp(us / 1_000_000, UTC)
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _error(code: str | None, message: str | None) -> dict[str, Any] | None:
+    if code is None:
+        return None
+    return {"code": code, "message": message or code}
+
+
+def accepted(msg: AcceptedMessage) -> dict[str, Any]:
+    status, counts = summarize(r.status for r in msg.recipients)
+    out: dict[str, Any] = {
+        "id": str(msg.id),
+        "status": status,
+        "summary": counts,
+        "encoding": msg.encoding,
+        "parts": msg.parts,
+        "test": msg.test,
+        "priority": "high" if msg.priority else "normal",
+        "from": msg.sender,
+        "label": msg.label,
+        "foreign_id": msg.foreign_id,
+        "created_at": iso(msg.created_at),
+        "send_at": iso(msg.send_at),
+        "expires_at": iso(msg.expires_at),
+        "recipients": [],
+    }
+    recipients = out["recipients"]
+    for r in msg.recipients:
+        item: dict[str, Any] = {"id": str(r.id), "to": r.to, "status": r.status}
+        if r.error_code is not None:
+            item["error"] = _error(r.error_code, r.error_message)
+        recipients.append(item)
+    return out
+
+
+def _message_head(row: Row, rcpts: list[Row]) -> dict[str, Any]:
+    status, counts = summarize(r["status"] for r in rcpts)
+    return {
+        "id": str(row["id"]),
+        "status": status,
+        "summary": counts,
+        "text": row["text"],
+        "from": row["sender"],
+        "encoding": row["encoding"],
+        "parts": row["parts"],
+        "test": bool(row["test"]),
+        "priority": "high" if row["priority"] else "normal",
+        "flash": bool(row["flash"]),
+        "label": row["label"],
+        "foreign_id": row["foreign_id"],
+        "created_at": iso(row["created_at"]),
+        "send_at": iso(row["send_at"]),
+        "expires_at": iso(row["expires_at"]),
+    }
+
+
+def listed(row: Row, rcpts: list[Row]) -> dict[str, Any]:
+    out = _message_head(row, rcpts)
+    out["recipients"] = [
+        {
+            "id": str(r["id"]),
+            "to": r["to_number"],
+            "status": r["status"],
+            **({"error": _error(r["error_code"], r["error_message"])} if r["error_code"] else {}),
+            "updated_at": iso(r["updated_at"]),
+        }
+        for r in rcpts
+    ]
+    return out
+
+
+def detailed(record: MessageRecord) -> dict[str, Any]:
+    row = record.message
+    out = _message_head(row, record.recipients)
+    seg = segment(row["text"], row["encoding"], max_parts=255)
+    out["concat_ref"] = row["concat_ref"]
+    out["segments"] = [
+        {
+            "seq": seq,
+            "text": text,
+            "udh": concat_udh(row["concat_ref"], seg.part_count, seq).hex()
+            if seg.part_count > 1
+            else None,
+        }
+        for seq, text in enumerate(seg.parts, start=1)
+    ]
+    recipients = []
+    for r in record.recipients:
+        initial = Status.SCHEDULED.value if row["send_at"] else Status.QUEUED.value
+        if r["status"] == Status.REJECTED.value:
+            initial = Status.REJECTED.value
+        history = [{"status": initial, "at": iso(r["created_at"]), "detail": None}]
+        history += [
+            {"status": e["status"], "at": iso(e["at"]), "detail": e["detail"]}
+            for e in record.events.get(r["id"], [])
+        ]
+        item: dict[str, Any] = {
+            "id": str(r["id"]),
+            "to": r["to_number"],
+            "status": r["status"],
+            "attempts": r["attempts"],
+            "channel": r["channel"],
+            "updated_at": iso(r["updated_at"]),
+            "history": history,
+            "parts": [
+                {
+                    "seq": p["seq"],
+                    "provider_id": p["provider_id"],
+                    "status": p["status"],
+                    "error_code": p["error_code"],
+                    "updated_at": iso(p["updated_at"]),
+                }
+                for p in record.parts.get(r["id"], [])
+            ],
+        }
+        if r["error_code"]:
+            item["error"] = _error(r["error_code"], r["error_message"])
+        recipients.append(item)
+    out["recipients"] = recipients
+    return out

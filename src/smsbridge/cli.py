@@ -1,0 +1,251 @@
+"""The ``smsbridge`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from smsbridge.config import Settings, load_settings
+from smsbridge.core.errors import SmsBridgeError
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="smsbridge: a self-hosted SMS gateway. Configure with SMSBRIDGE_* environment "
+    "variables or a TOML file (--config / SMSBRIDGE_CONFIG).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+err = Console(stderr=True)
+out = Console()
+_state: dict[str, Any] = {}
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="TOML settings file (keys as in SMSBRIDGE_*, lower case).",
+        envvar="SMSBRIDGE_CONFIG",
+        show_envvar=True,
+    ),
+]
+
+
+@app.callback()
+def main_options(config: ConfigOption = None) -> None:
+    _state["config"] = config
+
+
+def settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(_state.get("config"), **overrides)
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    async def wrapper() -> T:
+        return await coro_fn()
+
+    try:
+        return asyncio.run(wrapper())
+    except SmsBridgeError as exc:
+        err.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
+async def _migrated(cfg: Settings) -> None:
+    from smsbridge.store.migrate import upgrade
+
+    await upgrade(cfg.database_url)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [8080]")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve the API only; run dispatchers elsewhere.")
+    ] = False,
+) -> None:
+    """Start the HTTP API (and, unless --no-worker, the dispatcher)."""
+    import uvicorn
+
+    from smsbridge.api.app import create_app
+
+    cfg = settings()
+    application = create_app(cfg, dispatch=not no_worker)
+    logging.basicConfig(
+        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        application,
+        host=host or cfg.host,
+        port=port or cfg.port,
+        log_level=cfg.log_level.lower(),
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a dispatcher only (add processes to share the load on PostgreSQL)."""
+    from smsbridge.gateway import Gateway
+
+    cfg = settings()
+    logging.basicConfig(
+        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def main() -> None:
+        gateway = Gateway(cfg)
+        await gateway.start(dispatch=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        err.print(f"worker {gateway.dispatcher.worker if gateway.dispatcher else ''} running")
+        await stop.wait()
+        await gateway.stop()
+
+    run(main)
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database or bring it to the newest schema."""
+    cfg = settings()
+    run(lambda: _migrated(cfg))
+    err.print("database is up to date")
+
+
+@app.command()
+def send(
+    to: Annotated[list[str], typer.Argument(help="Recipient numbers, e.g. +4917612345678")],
+    text: Annotated[str, typer.Option("--text", "-t", help="Message text")],
+    sender: Annotated[str | None, typer.Option("--from", "-f", help="Sender id")] = None,
+    test: Annotated[bool, typer.Option(help="Validate and encode only; never send")] = False,
+) -> None:
+    """Queue a message; a running `serve` or `worker` sends it."""
+    from smsbridge.core.ids import IdGenerator
+    from smsbridge.services.caller import Caller
+    from smsbridge.services.send import SendRequest, SendService
+    from smsbridge.store import messages as message_store
+    from smsbridge.store.db import Database
+    from smsbridge.store.group_commit import GroupCommitter
+    from smsbridge.store.nodes import allocate_node
+
+    cfg = settings()
+
+    async def main() -> None:
+        await _migrated(cfg)
+        db = Database.unpooled(cfg.database_url)
+        try:
+            async with db.write() as conn:
+                ids = IdGenerator(await allocate_node(conn))
+
+            async def insert(batch: list[message_store.NewMessages]) -> None:
+                async with db.write() as conn:
+                    for rows in batch:
+                        await message_store.insert_messages(conn, rows)
+
+            service = SendService(cfg, ids, GroupCommitter(insert, name="cli"))
+            caller = Caller(account_id=1, key_id=None)
+            accepted = await service.send(
+                caller, SendRequest(to=list(to), text=text, sender=sender, test=test)
+            )
+        finally:
+            await db.dispose()
+        out.print(f"message {accepted.id}: {accepted.encoding}, {accepted.parts} part(s)")
+        for r in accepted.recipients:
+            reason = f"  {r.error_message}" if r.error_message else ""
+            out.print(f"  {r.to}  {r.status}{reason}")
+
+    run(main)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", "-n", help="A label for the key")] = "default",
+) -> None:
+    """Create an API key and print it (only the key, on stdout). It is shown only once."""
+    from smsbridge.services.keys import KeyService
+    from smsbridge.store.db import Database
+
+    cfg = settings()
+
+    async def main() -> str:
+        await _migrated(cfg)
+        db = Database.unpooled(cfg.database_url)
+        try:
+            _, key = await KeyService(db).create(name=name)
+        finally:
+            await db.dispose()
+        return key
+
+    key = run(main)
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys, one per line, id first (the keys themselves are never shown)."""
+    from smsbridge.api.v1.render import iso
+    from smsbridge.services.keys import KeyService
+    from smsbridge.store.db import Database
+
+    cfg = settings()
+
+    async def main() -> list[Any]:
+        await _migrated(cfg)
+        db = Database.unpooled(cfg.database_url)
+        try:
+            return await KeyService(db).list()
+        finally:
+            await db.dispose()
+
+    records = run(main)
+    table = Table("id", "name", "account", "prefix", "created", "state", box=None)
+    for r in records:
+        state = "revoked " + (iso(r.revoked_at) or "") if r.revoked_at else "active"
+        table.add_row(str(r.id), r.name, r.account_name, r.prefix + "…", iso(r.created_at), state)
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id from `keys list`")]) -> None:
+    """Revoke a key; requests with it are refused from then on."""
+    from smsbridge.services.keys import KeyService
+    from smsbridge.store.db import Database
+
+    cfg = settings()
+
+    async def main() -> None:
+        await _migrated(cfg)
+        db = Database.unpooled(cfg.database_url)
+        try:
+            await KeyService(db).revoke(key_id)
+        finally:
+            await db.dispose()
+
+    run(main)
+    err.print(f"key {key_id} revoked")
+
+
+def main() -> None:
+    app()

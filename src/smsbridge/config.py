@@ -1,0 +1,130 @@
+"""Settings from ``SMSBRIDGE_*`` environment variables and an optional TOML file.
+
+Precedence: explicit arguments > environment > TOML file (``--config`` or ``SMSBRIDGE_CONFIG``)
+> defaults. Settings are built by the app factory and the CLI, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATABASE_URL = "sqlite:///smsbridge.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMSBRIDGE_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    log_level: str = "info"
+
+    default_region: str | None = Field(
+        None, description="ISO 3166 country used for national numbers such as 0171...; e.g. DE"
+    )
+    default_sender: str | None = None
+    default_ttl_seconds: int = Field(172_800, ge=1, description="Validity of a message: 48 h")
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_batch_messages: int = Field(10_000, ge=1)
+    max_recipients: int = Field(10_000, ge=1)
+    max_parts: int = Field(10, ge=1, le=255)
+    auth_cache_seconds: float = Field(2.0, ge=0)
+
+    # Dispatcher.
+    channel: str = "simulator"
+    claim_batch: int = Field(500, ge=1)
+    max_inflight: int = Field(2000, ge=1)
+    lease_seconds: float = Field(60.0, gt=0)
+    poll_interval_ms: int = Field(100, ge=1)
+    max_attempts: int = Field(6, ge=1)
+    retry_base_seconds: float = Field(5.0, gt=0)
+    retry_max_seconds: float = Field(600.0, gt=0)
+    report_poll_after_seconds: float = Field(
+        300.0, gt=0, description="Ask the channel for status when no report came after this"
+    )
+
+    # Simulator channel.
+    simulator_latency_ms: float = Field(0.0, ge=0)
+    simulator_fail_rate: float = Field(0.0, ge=0, le=1)
+    simulator_dlr_delay_ms: float = Field(50.0, ge=0)
+    simulator_seed: int | None = None
+    simulator_journal: str | None = Field(
+        None, description="Append every simulated send to this JSON-lines file (for tests)"
+    )
+    simulator_outcomes: dict[str, float] = Field(
+        default_factory=lambda: {"delivered": 1.0},
+        description="Mix of final reports, e.g. delivered=0.9,failed=0.05,expired=0.05",
+    )
+
+    @field_validator("simulator_outcomes", mode="before")
+    @classmethod
+    def _parse_outcomes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            pairs = (item.split("=", 1) for item in value.split(",") if item.strip())
+            return {k.strip(): float(v) for k, v in pairs}
+        return value
+
+    @field_validator("simulator_outcomes")
+    @classmethod
+    def _check_outcomes(cls, value: dict[str, float]) -> dict[str, float]:
+        allowed = {"delivered", "failed", "expired"}
+        unknown = set(value) - allowed
+        if unknown:
+            raise ValueError(f"unknown outcomes {sorted(unknown)}; use {sorted(allowed)}")
+        if not value or sum(value.values()) <= 0:
+            raise ValueError("give at least one outcome with a positive weight")
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str | None) -> str | None:
+        return value.upper() if value else None
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production" and self.database_url == DEFAULT_DATABASE_URL:
+            raise ValueError(
+                "SMSBRIDGE_DATABASE_URL must be set explicitly in production "
+                "(e.g. postgresql://user@host/smsbridge or sqlite:////var/lib/smsbridge/db.sqlite)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("SMSBRIDGE_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build settings; ``config_file`` (a TOML file) overrides ``SMSBRIDGE_CONFIG``."""
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"configuration file {path} does not exist")
+        os.environ["SMSBRIDGE_CONFIG"] = str(path)
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""Back doors: one module per delivery channel, all behind :class:`connectors.base.Connector`."""

@@ -1,0 +1,24 @@
+"""Builds the configured connectors."""
+
+from __future__ import annotations
+
+from smsbridge.config import Settings
+from smsbridge.connectors.base import Connector
+from smsbridge.connectors.simulator import SimulatorConnector
+
+
+def build_connectors(settings: Settings) -> dict[str, Connector]:
+    simulator = SimulatorConnector(
+        latency_ms=settings.simulator_latency_ms,
+        fail_rate=settings.simulator_fail_rate,
+        dlr_delay_ms=settings.simulator_dlr_delay_ms,
+        outcomes=settings.simulator_outcomes,
+        seed=settings.simulator_seed,
+        journal=settings.simulator_journal,
+    )
+    connectors: dict[str, Connector] = {simulator.name: simulator}
+    if settings.channel not in connectors:
+        raise ValueError(
+            f"unknown channel {settings.channel!r}; available: {', '.join(sorted(connectors))}"
+        )
+    return connectors

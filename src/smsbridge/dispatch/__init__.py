@@ -1,0 +1,1 @@
+"""Moving accepted work from the outbox to the channels, and reports back."""

@@ -1,0 +1,16 @@
+"""Which connector sends a given recipient."""
+
+from __future__ import annotations
+
+from smsbridge.connectors.base import Connector
+
+
+class Router:
+    def __init__(self, connectors: dict[str, Connector], default: str) -> None:
+        if default not in connectors:
+            raise ValueError(f"default channel {default!r} is not configured")
+        self.connectors = connectors
+        self.default = default
+
+    def route(self, to_number: str) -> Connector:
+        return self.connectors[self.default]

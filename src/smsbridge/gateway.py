@@ -1,0 +1,74 @@
+"""Wires the gateway together from settings: database, services, dispatcher.
+
+Used by the HTTP app, the worker and the CLI; nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from smsbridge.config import Settings
+from smsbridge.connectors.registry import build_connectors
+from smsbridge.core.ids import IdGenerator
+from smsbridge.dispatch.dispatcher import Dispatcher
+from smsbridge.dispatch.reports import ReportWriter
+from smsbridge.dispatch.router import Router
+from smsbridge.services.keys import KeyService
+from smsbridge.services.messages import MessageService
+from smsbridge.services.send import SendService
+from smsbridge.store import messages as message_store
+from smsbridge.store.db import Database
+from smsbridge.store.group_commit import GroupCommitter
+from smsbridge.store.migrate import upgrade
+from smsbridge.store.nodes import allocate_node
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.ids = IdGenerator()
+        self.dispatcher: Dispatcher | None = None
+        self.ingest: GroupCommitter[message_store.NewMessages] = GroupCommitter(
+            self._insert,
+            name="ingest",
+            max_batch=20_000,
+            weight=lambda rows: rows.size,
+            on_commit=self._committed,
+        )
+        self.send = SendService(settings, self.ids, self.ingest)
+        self.messages = MessageService(self.db)
+        self.keys = KeyService(self.db, cache_seconds=settings.auth_cache_seconds)
+
+    async def _insert(self, batch: list[message_store.NewMessages]) -> None:
+        combined = message_store.NewMessages()
+        for rows in batch:
+            combined.extend(rows)
+        async with self.db.write() as conn:
+            await message_store.insert_messages(conn, combined)
+
+    def _committed(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.notify()
+
+    async def start(self, *, dispatch: bool, migrate: bool = True) -> None:
+        if migrate:
+            await upgrade(self.settings.database_url)
+        async with self.db.write() as conn:
+            self.ids.node = await allocate_node(conn)
+        self.ingest.start()
+        if dispatch:
+            connectors = build_connectors(self.settings)
+            router = Router(connectors, self.settings.channel)
+            self.dispatcher = Dispatcher(self.db, router, self.settings, ReportWriter(self.db))
+            await self.dispatcher.start()
+            log.info("dispatcher %s started", self.dispatcher.worker)
+
+    async def stop(self) -> None:
+        await self.ingest.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+            self.dispatcher = None
+        await self.db.dispose()

@@ -1,0 +1,1 @@
+"""Use cases the doors call. No door writes to the database itself."""

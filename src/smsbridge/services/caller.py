@@ -1,0 +1,13 @@
+"""Who is making a request, as established by a door's authentication."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    account_id: int
+    key_id: int | None
+    default_region: str | None = None
+    default_sender: str | None = None

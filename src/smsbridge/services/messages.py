@@ -1,0 +1,58 @@
+"""Reading and cancelling messages, always scoped to the caller's account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smsbridge.core.errors import Conflict, NotFound
+from smsbridge.core.message import Status
+from smsbridge.services.caller import Caller
+from smsbridge.store import messages as repo
+from smsbridge.store.db import Database, now_us
+
+
+@dataclass(slots=True)
+class MessagePage:
+    items: list[tuple[repo.Row, list[repo.Row]]]
+    next_cursor: str | None
+
+
+class MessageService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, caller: Caller, message_id: int) -> repo.MessageRecord:
+        async with self.db.read() as conn:
+            record = await repo.get_message(conn, caller.account_id, message_id)
+        if record is None:
+            raise NotFound(
+                f"No message {message_id} in this account; list yours with GET /api/v1/messages.",
+                code="message_not_found",
+            )
+        return record
+
+    async def list(self, caller: Caller, flt: repo.MessageFilter, limit: int) -> MessagePage:
+        async with self.db.read() as conn:
+            items = await repo.list_messages(conn, caller.account_id, flt, limit)
+        cursor = str(items[-1][0]["id"]) if len(items) == limit else None
+        return MessagePage(items, cursor)
+
+    async def cancel(self, caller: Caller, message_id: int) -> repo.MessageRecord:
+        now = now_us()
+        async with self.db.write() as conn:
+            record = await repo.get_message(conn, caller.account_id, message_id, details=False)
+            if record is None:
+                raise NotFound(
+                    f"No message {message_id} in this account.", code="message_not_found"
+                )
+            cancelled, before = await repo.cancel_pending(conn, message_id, now)
+        if not cancelled:
+            left = {s: n for s, n in before.items() if s != Status.CANCELLED.value}
+            if not left:
+                raise Conflict("The message is already cancelled.", code="already_cancelled")
+            raise Conflict(
+                "Too late to cancel: every recipient has already left the gateway or reached a "
+                f"final state ({', '.join(f'{n} {s}' for s, n in sorted(left.items()))}).",
+                code="already_sent",
+            )
+        return await self.get(caller, message_id)

@@ -1,0 +1,257 @@
+"""Accepting messages: validate, encode, price nothing yet, and commit to the outbox.
+
+A message is accepted only once its rows are committed (group commit batches concurrent
+requests into one transaction).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from smsbridge.config import Settings
+from smsbridge.core.encoding import EncodingError, segment
+from smsbridge.core.errors import SmsBridgeError, ValidationFailed
+from smsbridge.core.ids import IdGenerator
+from smsbridge.core.message import Priority, Status
+from smsbridge.core.numbers import InvalidNumber, normalize
+from smsbridge.core.sender import validate_sender
+from smsbridge.services.caller import Caller
+from smsbridge.store.db import now_us
+from smsbridge.store.group_commit import GroupCommitter
+from smsbridge.store.messages import NewMessages
+
+MAX_SCHEDULE_AHEAD_US = 366 * 24 * 3600 * 1_000_000
+# A send_at less than this far ahead is treated as "now".
+SCHEDULE_SLACK_US = 1_000_000
+
+
+@dataclass(slots=True)
+class SendRequest:
+    to: list[str]
+    text: str
+    sender: str | None = None
+    send_at: datetime | None = None
+    priority: Priority = Priority.NORMAL
+    ttl: int | None = None
+    test: bool = False
+    foreign_id: str | None = None
+    label: str | None = None
+    flash: bool = False
+    encoding: str = "auto"
+
+
+@dataclass(slots=True)
+class AcceptedRecipient:
+    id: int
+    to: str
+    status: str
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(slots=True)
+class AcceptedMessage:
+    id: int
+    text: str
+    sender: str | None
+    encoding: str
+    parts: int
+    test: bool
+    priority: int
+    created_at: int
+    send_at: int | None
+    expires_at: int | None
+    foreign_id: str | None
+    label: str | None
+    flash: bool
+    recipients: list[AcceptedRecipient] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class BatchError:
+    index: int
+    error: SmsBridgeError
+
+
+class SendService:
+    def __init__(
+        self, settings: Settings, ids: IdGenerator, ingest: GroupCommitter[NewMessages]
+    ) -> None:
+        self.settings = settings
+        self.ids = ids
+        self.ingest = ingest
+
+    def prepare(
+        self, caller: Caller, req: SendRequest, now: int | None = None
+    ) -> tuple[AcceptedMessage, NewMessages]:
+        """Validate and build rows; raises :class:`SmsBridgeError` with the reason."""
+        now = now or now_us()
+        targets = _split_targets(req.to)
+        if not targets:
+            raise ValidationFailed(
+                "No recipient given: set `to` to a number such as +4917612345678.",
+                code="missing_recipient",
+            )
+        if len(targets) > self.settings.max_recipients:
+            raise ValidationFailed(
+                f"{len(targets)} recipients in one message; at most "
+                f"{self.settings.max_recipients} are allowed. Split the list over several "
+                "messages or use the batch endpoint.",
+                code="too_many_recipients",
+            )
+        try:
+            seg = segment(req.text, req.encoding, max_parts=self.settings.max_parts)
+        except EncodingError as exc:
+            raise ValidationFailed(exc.message, code=exc.code) from None
+        sender = req.sender if req.sender is not None else caller.default_sender
+        if sender is None:
+            sender = self.settings.default_sender
+        if sender is not None:
+            sender = validate_sender(sender)
+        send_at = _to_us(req.send_at) if req.send_at is not None else None
+        if send_at is not None and send_at - now > MAX_SCHEDULE_AHEAD_US:
+            raise ValidationFailed(
+                "send_at is more than a year ahead; schedule at most 366 days in advance.",
+                code="send_at_too_far",
+            )
+        scheduled = send_at is not None and send_at - now > SCHEDULE_SLACK_US
+        start = send_at if scheduled and send_at is not None else now
+        ttl = req.ttl if req.ttl is not None else self.settings.default_ttl_seconds
+        expires_at = start + ttl * 1_000_000
+        status = Status.SCHEDULED if scheduled else Status.QUEUED
+        region = caller.default_region or self.settings.default_region
+
+        message_id = self.ids.next_id()
+        accepted = AcceptedMessage(
+            id=message_id,
+            text=req.text,
+            sender=sender,
+            encoding=seg.encoding.value,
+            parts=seg.part_count,
+            test=req.test,
+            priority=int(req.priority),
+            created_at=now,
+            send_at=send_at if scheduled else None,
+            expires_at=expires_at,
+            foreign_id=req.foreign_id,
+            label=req.label,
+            flash=req.flash,
+        )
+        rows = NewMessages()
+        seen: set[str] = set()
+        valid = 0
+        errors: list[dict[str, str]] = []
+        for raw in targets:
+            try:
+                number = normalize(raw, region)
+            except InvalidNumber as exc:
+                rec = AcceptedRecipient(
+                    self.ids.next_id(), raw, Status.REJECTED.value, exc.code, exc.message
+                )
+                errors.append({"to": raw, "code": exc.code, "message": exc.message})
+            else:
+                if number in seen:
+                    continue
+                seen.add(number)
+                valid += 1
+                rec = AcceptedRecipient(self.ids.next_id(), number, status.value)
+            accepted.recipients.append(rec)
+            pending = rec.status != Status.REJECTED.value
+            rows.recipients.append(
+                {
+                    "id": rec.id,
+                    "message_id": message_id,
+                    "account_id": caller.account_id,
+                    "position": len(rows.recipients),
+                    "to_number": rec.to,
+                    "status": rec.status,
+                    "error_code": rec.error_code,
+                    "error_message": rec.error_message,
+                    "priority": int(req.priority),
+                    "due_at": start if pending and not req.test else None,
+                    "expires_at": expires_at,
+                    "attempts": 0,
+                    "lease_until": None,
+                    "claimed_by": None,
+                    "channel": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        if not valid:
+            first = errors[0]
+            raise ValidationFailed(
+                first["message"]
+                if len(errors) == 1
+                else f"None of the {len(errors)} recipients is a valid number: {first['message']}",
+                code=first["code"] if len(errors) == 1 else "no_valid_recipient",
+                details=errors,
+            )
+        rows.messages.append(
+            {
+                "id": message_id,
+                "account_id": caller.account_id,
+                "text": req.text,
+                "sender": sender,
+                "encoding": seg.encoding.value,
+                "parts": seg.part_count,
+                "concat_ref": random.getrandbits(8),
+                "priority": int(req.priority),
+                "flash": req.flash,
+                "test": req.test,
+                "foreign_id": req.foreign_id,
+                "label": req.label,
+                "recipient_count": len(rows.recipients),
+                "created_at": now,
+                "send_at": accepted.send_at,
+                "expires_at": expires_at,
+            }
+        )
+        return accepted, rows
+
+    async def send(self, caller: Caller, req: SendRequest) -> AcceptedMessage:
+        accepted, rows = self.prepare(caller, req)
+        await self.ingest.submit(rows)
+        return accepted
+
+    async def send_batch(
+        self, caller: Caller, items: list[SendRequest | SmsBridgeError]
+    ) -> tuple[list[AcceptedMessage], list[BatchError]]:
+        """Accept the valid items in one transaction; report the others by index."""
+        accepted: list[AcceptedMessage] = []
+        errors: list[BatchError] = []
+        combined = NewMessages()
+        now = now_us()
+        for index, item in enumerate(items):
+            if isinstance(item, SmsBridgeError):
+                errors.append(BatchError(index, item))
+                continue
+            try:
+                message, rows = self.prepare(caller, item, now)
+            except SmsBridgeError as exc:
+                errors.append(BatchError(index, exc))
+                continue
+            accepted.append(message)
+            combined.extend(rows)
+        if combined.messages:
+            await self.ingest.submit(combined)
+        return accepted, errors
+
+
+def _split_targets(to: list[str]) -> list[str]:
+    out: list[str] = []
+    for item in to:
+        out.extend(part for part in (p.strip() for p in item.split(",")) if part)
+    return out
+
+
+def _to_us(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValidationFailed(
+            "send_at needs a time zone: write it as 2026-05-01T09:30:00Z or with an offset "
+            "such as +02:00, or give a unix timestamp.",
+            code="invalid_send_at",
+        )
+    return int(value.timestamp() * 1_000_000)

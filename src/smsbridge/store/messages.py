@@ -1,0 +1,172 @@
+"""Messages and their recipients: insert, read, list, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsbridge.core.message import PENDING, Status
+from smsbridge.store.schema import messages, parts, recipient_events, recipients
+
+Row = dict[str, Any]
+
+
+@dataclass(slots=True)
+class NewMessages:
+    """Rows for one or more accepted messages, written in one transaction."""
+
+    messages: list[Row] = field(default_factory=list)
+    recipients: list[Row] = field(default_factory=list)
+
+    def extend(self, other: NewMessages) -> None:
+        self.messages.extend(other.messages)
+        self.recipients.extend(other.recipients)
+
+    @property
+    def size(self) -> int:
+        return len(self.recipients) + len(self.messages)
+
+
+async def insert_messages(conn: AsyncConnection, rows: NewMessages) -> None:
+    if rows.messages:
+        await conn.execute(insert(messages), rows.messages)
+    if rows.recipients:
+        await conn.execute(insert(recipients), rows.recipients)
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    message: Row
+    recipients: list[Row]
+    events: dict[int, list[Row]]
+    parts: dict[int, list[Row]]
+
+
+async def get_message(
+    conn: AsyncConnection, account_id: int, message_id: int, *, details: bool = True
+) -> MessageRecord | None:
+    result = await conn.execute(
+        select(messages).where(messages.c.id == message_id, messages.c.account_id == account_id)
+    )
+    message = result.mappings().first()
+    if message is None:
+        return None
+    result = await conn.execute(
+        select(recipients)
+        .where(recipients.c.message_id == message_id)
+        .order_by(recipients.c.position)
+    )
+    rcpts = [dict(r) for r in result.mappings()]
+    events: dict[int, list[Row]] = {}
+    part_rows: dict[int, list[Row]] = {}
+    if details and rcpts:
+        ids = [r["id"] for r in rcpts]
+        for chunk in _chunks(ids, 900):
+            result = await conn.execute(
+                select(recipient_events)
+                .where(recipient_events.c.recipient_id.in_(chunk))
+                .order_by(recipient_events.c.id)
+            )
+            for ev in result.mappings():
+                events.setdefault(ev["recipient_id"], []).append(dict(ev))
+            result = await conn.execute(
+                select(parts).where(parts.c.recipient_id.in_(chunk)).order_by(parts.c.seq)
+            )
+            for part in result.mappings():
+                part_rows.setdefault(part["recipient_id"], []).append(dict(part))
+    return MessageRecord(dict(message), rcpts, events, part_rows)
+
+
+@dataclass(slots=True)
+class MessageFilter:
+    status: str | None = None
+    to: str | None = None
+    label: str | None = None
+    foreign_id: str | None = None
+    since: int | None = None
+    until: int | None = None
+    before_id: int | None = None  # cursor: messages older than this id
+
+
+async def list_messages(
+    conn: AsyncConnection, account_id: int, flt: MessageFilter, limit: int
+) -> list[tuple[Row, list[Row]]]:
+    query = select(messages).where(messages.c.account_id == account_id)
+    if flt.label is not None:
+        query = query.where(messages.c.label == flt.label)
+    if flt.foreign_id is not None:
+        query = query.where(messages.c.foreign_id == flt.foreign_id)
+    if flt.since is not None:
+        query = query.where(messages.c.created_at >= flt.since)
+    if flt.until is not None:
+        query = query.where(messages.c.created_at < flt.until)
+    if flt.before_id is not None:
+        query = query.where(messages.c.id < flt.before_id)
+    if flt.status is not None or flt.to is not None:
+        conds = [recipients.c.message_id == messages.c.id]
+        if flt.status is not None:
+            conds.append(recipients.c.status == flt.status)
+        if flt.to is not None:
+            conds.append(recipients.c.to_number == flt.to)
+        query = query.where(select(recipients.c.id).where(and_(*conds)).exists())
+    query = query.order_by(messages.c.id.desc()).limit(limit)
+    rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    if not rows:
+        return []
+    by_message: dict[int, list[Row]] = {r["id"]: [] for r in rows}
+    result = await conn.execute(
+        select(
+            recipients.c.id,
+            recipients.c.message_id,
+            recipients.c.to_number,
+            recipients.c.status,
+            recipients.c.error_code,
+            recipients.c.error_message,
+            recipients.c.updated_at,
+        )
+        .where(recipients.c.message_id.in_(list(by_message)))
+        .order_by(recipients.c.message_id, recipients.c.position)
+    )
+    for r in result.mappings():
+        by_message[r["message_id"]].append(dict(r))
+    return [(row, by_message[row["id"]]) for row in rows]
+
+
+async def cancel_pending(
+    conn: AsyncConnection, message_id: int, now: int
+) -> tuple[list[int], dict[str, int]]:
+    """Cancel the recipients that have not left yet. Returns the cancelled ids and the count
+    of recipients per status before cancelling."""
+    result = await conn.execute(
+        select(recipients.c.status, func.count())
+        .where(recipients.c.message_id == message_id)
+        .group_by(recipients.c.status)
+    )
+    before = {status: count for status, count in result.all()}
+    result = await conn.execute(
+        update(recipients)
+        .where(
+            recipients.c.message_id == message_id,
+            recipients.c.status.in_([s.value for s in PENDING]),
+        )
+        .values(status=Status.CANCELLED.value, due_at=None, updated_at=now)
+        .returning(recipients.c.id)
+    )
+    cancelled = [row[0] for row in result.all()]
+    if cancelled:
+        await conn.execute(
+            insert(recipient_events),
+            [
+                {"recipient_id": rid, "status": Status.CANCELLED.value, "at": now}
+                for rid in cancelled
+            ],
+        )
+    return cancelled, before
+
+
+def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,416 @@
+"""The outbox: claiming due recipients and recording what happened to them.
+
+A claim moves due rows to ``sending`` and pushes their ``due_at`` to the end of a lease. If the
+process dies before the outcome is recorded, the lease runs out, the row is due again and
+another claim sends it: nothing accepted is lost. On PostgreSQL the claim locks rows with
+``FOR UPDATE SKIP LOCKED`` so concurrent workers never take the same row; on SQLite the write
+lock serialises claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsbridge.core.message import FINAL, Priority, Status, advances, combine_parts
+from smsbridge.store.schema import messages, orphan_reports, parts, recipient_events, recipients
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    message_id: int
+    to_number: str
+    attempts: int
+    expires_at: int | None
+    priority: int
+    previous_status: str
+
+
+async def claim(
+    conn: AsyncConnection, *, now: int, lease_until: int, worker: str, limit: int, lock: bool
+) -> list[Claimed]:
+    """Take up to ``limit`` due recipients, high priority first."""
+    claimed: list[Claimed] = []
+    for priority in (Priority.HIGH, Priority.NORMAL):
+        room = limit - len(claimed)
+        if room <= 0:
+            break
+        due = (
+            select(recipients.c.id, recipients.c.status)
+            .where(
+                recipients.c.due_at.is_not(None),
+                recipients.c.priority == int(priority),
+                recipients.c.due_at <= now,
+            )
+            .order_by(recipients.c.due_at)
+            .limit(room)
+        )
+        if lock:
+            due = due.with_for_update(skip_locked=True)
+        picked = (await conn.execute(due)).all()
+        if not picked:
+            continue
+        previous = {row[0]: row[1] for row in picked}
+        result = await conn.execute(
+            update(recipients)
+            .where(recipients.c.id.in_(list(previous)))
+            .values(
+                status=Status.SENDING.value,
+                due_at=lease_until,
+                lease_until=lease_until,
+                claimed_by=worker,
+                attempts=recipients.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(
+                recipients.c.id,
+                recipients.c.message_id,
+                recipients.c.to_number,
+                recipients.c.attempts,
+                recipients.c.expires_at,
+                recipients.c.priority,
+            )
+        )
+        claimed.extend(
+            Claimed(r[0], r[1], r[2], r[3], r[4], r[5], previous[r[0]]) for r in result.all()
+        )
+    return claimed
+
+
+async def load_messages(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Row]:
+    wanted = list(ids)
+    out: dict[int, Row] = {}
+    for start in range(0, len(wanted), 900):
+        result = await conn.execute(
+            select(
+                messages.c.id,
+                messages.c.text,
+                messages.c.sender,
+                messages.c.encoding,
+                messages.c.concat_ref,
+                messages.c.flash,
+                messages.c.account_id,
+            ).where(messages.c.id.in_(wanted[start : start + 900]))
+        )
+        for row in result.mappings():
+            out[row["id"]] = dict(row)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed recipient."""
+
+    recipient_id: int
+    claimed_at: int
+    at: int
+    status: Status  # SENT, QUEUED (retry later), FAILED or EXPIRED
+    channel: str | None = None
+    provider_ids: tuple[str, ...] = ()
+    error_code: str | None = None
+    error_message: str | None = None
+    retry_at: int | None = None
+
+
+_set_outcome = (
+    update(recipients)
+    .where(
+        recipients.c.id == bindparam("rid"),
+        recipients.c.status == Status.SENDING.value,
+        recipients.c.claimed_by == bindparam("worker"),
+    )
+    .values(
+        status=bindparam("new_status"),
+        due_at=bindparam("new_due"),
+        lease_until=None,
+        channel=bindparam("new_channel"),
+        error_code=bindparam("new_error_code"),
+        error_message=bindparam("new_error_message"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+async def record_outcomes(conn: AsyncConnection, outcomes: Sequence[Outcome], worker: str) -> None:
+    """Write outcomes, their events and the parts each channel accepted."""
+    if not outcomes:
+        return
+    await conn.execute(
+        _set_outcome,
+        [
+            {
+                "rid": o.recipient_id,
+                "worker": worker,
+                "new_status": o.status.value,
+                "new_due": o.retry_at,
+                "new_channel": o.channel,
+                "new_error_code": o.error_code,
+                "new_error_message": o.error_message,
+                "now": o.at,
+            }
+            for o in outcomes
+        ],
+    )
+    events: list[Row] = []
+    part_rows: list[Row] = []
+    for o in outcomes:
+        if o.status is not Status.EXPIRED:
+            events.append(
+                {
+                    "recipient_id": o.recipient_id,
+                    "status": "sending",
+                    "at": o.claimed_at,
+                    "detail": None,
+                }
+            )
+        detail = o.error_message
+        if o.status is Status.QUEUED and o.retry_at is not None:
+            detail = f"retry after error: {o.error_message}"
+        events.append(
+            {"recipient_id": o.recipient_id, "status": o.status.value, "at": o.at, "detail": detail}
+        )
+        for seq, provider_id in enumerate(o.provider_ids, start=1):
+            part_rows.append(
+                {
+                    "recipient_id": o.recipient_id,
+                    "seq": seq,
+                    "channel": o.channel,
+                    "provider_id": provider_id,
+                    "status": Status.SENT.value,
+                    "error_code": None,
+                    "updated_at": o.at,
+                }
+            )
+    await conn.execute(insert(recipient_events), events)
+    if part_rows:
+        await conn.execute(insert(parts), part_rows)
+        await _adopt_orphans(conn, [(p["channel"], p["provider_id"]) for p in part_rows])
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    channel: str
+    provider_id: str
+    status: Status
+    error_code: str | None
+    at: int
+
+
+async def apply_reports(conn: AsyncConnection, reports: Sequence[Report]) -> int:
+    """Apply delivery reports to parts and recipients; keep unknown ones as orphans.
+
+    Returns how many reports matched a known part.
+    """
+    if not reports:
+        return 0
+    keys = list({(r.channel, r.provider_id) for r in reports})
+    known: dict[tuple[str, str], Row] = {}
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        result = await conn.execute(
+            select(
+                parts.c.id,
+                parts.c.channel,
+                parts.c.provider_id,
+                parts.c.recipient_id,
+                parts.c.status,
+            ).where(tuple_(parts.c.channel, parts.c.provider_id).in_(chunk))
+        )
+        for row in result.mappings():
+            known[(row["channel"], row["provider_id"])] = dict(row)
+    orphans = [r for r in reports if (r.channel, r.provider_id) not in known]
+    if orphans:
+        await conn.execute(
+            insert(orphan_reports),
+            [
+                {
+                    "channel": r.channel,
+                    "provider_id": r.provider_id,
+                    "status": r.status.value,
+                    "error_code": r.error_code,
+                    "received_at": r.at,
+                }
+                for r in orphans
+            ],
+        )
+    changed_parts: dict[int, Row] = {}
+    for r in reports:
+        part = known.get((r.channel, r.provider_id))
+        if part is None:
+            continue
+        if advances(Status(part["status"]), r.status):
+            part["status"] = r.status.value
+            changed_parts[part["id"]] = {
+                "pid": part["id"],
+                "new_status": r.status.value,
+                "new_error": r.error_code,
+                "now": r.at,
+                "recipient_id": part["recipient_id"],
+            }
+    if changed_parts:
+        await conn.execute(
+            update(parts)
+            .where(parts.c.id == bindparam("pid"))
+            .values(
+                status=bindparam("new_status"),
+                error_code=bindparam("new_error"),
+                updated_at=bindparam("now"),
+            ),
+            list(changed_parts.values()),
+        )
+        await _settle_recipients(conn, {row["recipient_id"]: row for row in changed_parts.values()})
+    return len(reports) - len(orphans)
+
+
+async def _settle_recipients(conn: AsyncConnection, touched: dict[int, Row]) -> None:
+    """Recompute each touched recipient's status from its parts; only move forward."""
+    ids = list(touched)
+    part_states: dict[int, list[str]] = {}
+    current: dict[int, str] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        result = await conn.execute(
+            select(parts.c.recipient_id, parts.c.status).where(parts.c.recipient_id.in_(chunk))
+        )
+        for rid, status in result.all():
+            part_states.setdefault(rid, []).append(status)
+        result = await conn.execute(
+            select(recipients.c.id, recipients.c.status).where(recipients.c.id.in_(chunk))
+        )
+        current.update({rid: status for rid, status in result.all()})
+    updates: list[Row] = []
+    events: list[Row] = []
+    for rid, states in part_states.items():
+        now_status = Status(current.get(rid, Status.SENT.value))
+        combined = combine_parts(states)
+        if combined is now_status or not advances(now_status, combined):
+            continue
+        info = touched[rid]
+        updates.append(
+            {
+                "rid": rid,
+                "new_status": combined.value,
+                "new_error": info["new_error"],
+                "now": info["now"],
+            }
+        )
+        events.append(
+            {
+                "recipient_id": rid,
+                "status": combined.value,
+                "at": info["now"],
+                "detail": info["new_error"],
+            }
+        )
+    if updates:
+        await conn.execute(
+            update(recipients)
+            .where(recipients.c.id == bindparam("rid"))
+            .values(
+                status=bindparam("new_status"),
+                error_code=bindparam("new_error"),
+                updated_at=bindparam("now"),
+                due_at=None,
+            ),
+            updates,
+        )
+        await conn.execute(insert(recipient_events), events)
+
+
+async def _adopt_orphans(conn: AsyncConnection, keys: list[tuple[str, str]]) -> None:
+    """Apply reports that arrived before the parts they describe were recorded."""
+    found: list[Report] = []
+    ids: list[int] = []
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        result = await conn.execute(
+            select(orphan_reports)
+            .where(tuple_(orphan_reports.c.channel, orphan_reports.c.provider_id).in_(chunk))
+            .order_by(orphan_reports.c.id)
+        )
+        for row in result.mappings():
+            ids.append(row["id"])
+            found.append(
+                Report(
+                    row["channel"],
+                    row["provider_id"],
+                    Status(row["status"]),
+                    row["error_code"],
+                    row["received_at"],
+                )
+            )
+    if found:
+        await conn.execute(delete(orphan_reports).where(orphan_reports.c.id.in_(ids)))
+        await apply_reports(conn, found)
+
+
+async def stale_sent(
+    conn: AsyncConnection, *, older_than: int, limit: int
+) -> list[tuple[int, str, str]]:
+    """Parts still waiting for a report: (recipient id, channel, provider id)."""
+    result = await conn.execute(
+        select(parts.c.recipient_id, parts.c.channel, parts.c.provider_id)
+        .join(recipients, recipients.c.id == parts.c.recipient_id)
+        .where(
+            recipients.c.status == Status.SENT.value,
+            recipients.c.updated_at < older_than,
+            parts.c.status.not_in([s.value for s in FINAL]),
+        )
+        .limit(limit)
+    )
+    return [(r[0], r[1], r[2]) for r in result.all()]
+
+
+async def touch_recipients(conn: AsyncConnection, ids: Sequence[int], now: int) -> None:
+    """Mark recipients as recently checked so status polling does not ask again at once."""
+    if ids:
+        await conn.execute(
+            update(recipients).where(recipients.c.id.in_(list(ids))).values(updated_at=now)
+        )
+
+
+async def adopt_waiting_orphans(conn: AsyncConnection, limit: int = 1000) -> int:
+    """Apply orphan reports whose parts have been recorded since (the report and the send
+    confirmation were committed concurrently, so neither saw the other)."""
+    result = await conn.execute(
+        select(orphan_reports)
+        .join(
+            parts,
+            (parts.c.channel == orphan_reports.c.channel)
+            & (parts.c.provider_id == orphan_reports.c.provider_id),
+        )
+        .order_by(orphan_reports.c.id)
+        .limit(limit)
+    )
+    rows = list(result.mappings())
+    if not rows:
+        return 0
+    await conn.execute(
+        delete(orphan_reports).where(orphan_reports.c.id.in_([r["id"] for r in rows]))
+    )
+    await apply_reports(
+        conn,
+        [
+            Report(
+                r["channel"],
+                r["provider_id"],
+                Status(r["status"]),
+                r["error_code"],
+                r["received_at"],
+            )
+            for r in rows
+        ],
+    )
+    return len(rows)
+
+
+async def has_orphans(conn: AsyncConnection) -> bool:
+    result = await conn.execute(select(orphan_reports.c.id).limit(1))
+    return result.first() is not None

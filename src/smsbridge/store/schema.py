@@ -1,0 +1,160 @@
+"""Tables, as SQLAlchemy Core metadata (the migrations create exactly this).
+
+Times are integer microseconds since the Unix epoch: exact, orderable and identical on SQLite and
+PostgreSQL. The ``recipients`` table is the outbox: one row per destination number, claimed by
+dispatchers through the partial index ``ix_recipients_due``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+# Auto-incremented surrogate keys must be INTEGER on SQLite to alias the rowid.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("default_region", String(2)),
+    Column("default_sender", String(16)),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+# Allocates a distinct id-generator node to each process sharing the database.
+id_nodes = Table(
+    "id_nodes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("counter", BigInteger, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("sender", String(16)),
+    Column("encoding", String(8), nullable=False),
+    Column("parts", SmallInteger, nullable=False),
+    Column("concat_ref", SmallInteger, nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("flash", Boolean, nullable=False),
+    Column("test", Boolean, nullable=False),
+    Column("foreign_id", String(64)),
+    Column("label", String(100)),
+    Column("recipient_count", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("send_at", BigInteger),
+    Column("expires_at", BigInteger),
+    Index("ix_messages_account", "account_id", "id"),
+    Index("ix_messages_foreign_id", "account_id", "foreign_id"),
+    Index("ix_messages_label", "account_id", "label"),
+)
+
+recipients = Table(
+    "recipients",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_id", ForeignKey("messages.id"), nullable=False, index=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("to_number", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(64)),
+    Column("error_message", Text),
+    Column("priority", SmallInteger, nullable=False),
+    # When the dispatcher may next take it; NULL once it needs no dispatching (test, final).
+    Column("due_at", BigInteger),
+    Column("expires_at", BigInteger),
+    Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
+    Column("lease_until", BigInteger),
+    Column("claimed_by", String(64)),
+    Column("channel", String(64)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(
+        "ix_recipients_due",
+        "priority",
+        "due_at",
+        sqlite_where=text("due_at IS NOT NULL"),
+        postgresql_where=text("due_at IS NOT NULL"),
+    ),
+    Index("ix_recipients_account_to", "account_id", "to_number"),
+    Index(
+        "ix_recipients_sent",
+        "updated_at",
+        sqlite_where=text("status = 'sent'"),
+        postgresql_where=text("status = 'sent'"),
+    ),
+)
+
+# Every transition after acceptance (the accepted state itself is the recipient's created_at).
+recipient_events = Table(
+    "recipient_events",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("recipient_id", BigInteger, nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("detail", Text),
+)
+
+# One row per SMS part handed to a channel, keyed by the channel's own message id so that
+# delivery reports can be correlated.
+parts = Table(
+    "parts",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("recipient_id", BigInteger, nullable=False, index=True),
+    Column("seq", SmallInteger, nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("provider_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(64)),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("channel", "provider_id", name="uq_parts_provider"),
+)
+
+# Reports whose provider id is not known yet (they can overtake the send confirmation).
+orphan_reports = Table(
+    "orphan_reports",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("provider_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(64)),
+    Column("received_at", BigInteger, nullable=False),
+    Index("ix_orphan_reports_provider", "channel", "provider_id"),
+)
