@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001, RUF003  (the test data is deliberately Cyrillic, Turkish dotless i...)
 """Tests for smsbridge.core.encoding: boundaries, national tables, codecs and a cross-check
 against the independent ``smsutil`` implementation."""
 
