@@ -42,6 +42,7 @@ def create_app(settings: Settings, *, dispatch: bool = True) -> FastAPI:
     )
     app.state.gateway = gateway
     install_error_handlers(app)
+    app.router.routes.extend(messages.lean_routes)
     app.include_router(messages.router)
 
     @app.get("/health", tags=["health"], summary="Liveness and database check")

@@ -1,10 +1,10 @@
 """Time-ordered 53-bit integer ids, generated without a database round trip.
 
-Layout: 41 bits of milliseconds since 2024-01-01, 12 bits of sequence. Ids stay below 2**53 so
-JavaScript clients read them exactly. Each process starts its sequence at a random offset and the
-generator never goes back in time, so ids from one process are strictly increasing. Several
-processes on one database get a distinct ``node`` (allocated from the database at start) that is
-mixed into the sequence space: 4 bits of node, 8 bits of sequence per millisecond per process.
+Layout: 41 bits of milliseconds since 2024-01-01, 4 bits of node, 8 bits of sequence. Ids stay
+below 2**53 so JavaScript clients read them exactly. Several processes on one database get a
+distinct ``node`` (allocated from the database at start). The generator never goes back in
+time, so ids from one process are strictly increasing; past 256 ids in one millisecond it
+borrows the next millisecond, running briefly ahead of the clock under bulk load.
 """
 
 from __future__ import annotations

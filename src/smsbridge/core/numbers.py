@@ -7,15 +7,15 @@ Policy (the providers' convention, see DESIGN.md):
 - a number that phonenumbers judges invalid is refused with the reason; nothing is guessed.
 
 The common case (international digits) takes a fast path that checks the national significant
-number against phonenumbers' own per-type patterns; everything else goes through
-``phonenumbers.parse``. Both give the same verdicts (tests cross-check them).
+number against phonenumbers' own per-type patterns; whatever it does not accept goes through
+``phonenumbers.parse``, so the verdicts are phonenumbers' own (tests cross-check them).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
@@ -24,7 +24,7 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, Validation
 from smsbridge.core.errors import ValidationFailed
 
 _SEPARATORS = re.compile(r"[\s\-./]")
-_DIGITS = re.compile(r"\d{1,17}")
+_DIGITS = re.compile(r"[0-9]{1,17}")
 
 
 class InvalidNumber(ValidationFailed):
@@ -42,13 +42,16 @@ class _RegionPatterns:
         if self.general.fullmatch(nsn) is None:
             return False
         n = len(nsn)
-        return any(
-            (not lengths or n in lengths) and pattern.fullmatch(nsn) is not None
-            for lengths, pattern in self.types
-        )
+        for lengths, pattern in self.types:
+            if (not lengths or n in lengths) and pattern.fullmatch(nsn) is not None:
+                return True
+        return False
 
 
+# Mobile first: almost every SMS goes to a mobile number, so the common case needs one match.
 _TYPE_FIELDS = (
+    "mobile",
+    "fixed_line",
     "premium_rate",
     "toll_free",
     "shared_cost",
@@ -57,8 +60,6 @@ _TYPE_FIELDS = (
     "pager",
     "uan",
     "voicemail",
-    "fixed_line",
-    "mobile",
 )
 
 
@@ -88,18 +89,8 @@ def _split_country_code(digits: str) -> tuple[int, str] | None:
     return None
 
 
-def _fast_valid(cc: int, nsn: str) -> bool | None:
-    """True/False when decided from metadata; None when the slow path must decide."""
-    regions = COUNTRY_CODE_TO_REGION_CODE[cc]
-    decided = False
-    for region in regions:
-        patterns = _patterns(region)
-        if patterns is None:
-            continue
-        decided = True
-        if patterns.valid(nsn):
-            return True
-    return False if decided else None
+def _fast_valid(cc: int, nsn: str) -> bool:
+    return any(patterns.valid(nsn) for patterns in _cc_patterns(str(cc)))
 
 
 def _reason(number: phonenumbers.PhoneNumber, raw: str) -> InvalidNumber:
@@ -125,7 +116,26 @@ def _reason(number: phonenumbers.PhoneNumber, raw: str) -> InvalidNumber:
 
 def normalize(raw: str, default_region: str | None = None) -> str:
     """Return the E.164 form of ``raw`` or raise :class:`InvalidNumber` saying why."""
+    # Fast path for numbers already in E.164 form, the bulk of all traffic.
+    if raw[:1] == "+" and raw.isascii() and raw[1:].isdigit():
+        for size in (1, 2, 3):
+            cc = raw[1 : 1 + size]
+            if cc in _COUNTRY_CODES:
+                nsn = raw[1 + size :]
+                for patterns in _cc_patterns(cc):
+                    if patterns.valid(nsn):
+                        return raw
+                break
     return _normalize_cached(raw, default_region)
+
+
+_COUNTRY_CODES = frozenset(str(cc) for cc in COUNTRY_CODE_TO_REGION_CODE)
+
+
+@cache
+def _cc_patterns(cc: str) -> tuple[_RegionPatterns, ...]:
+    found = (_patterns(region) for region in COUNTRY_CODE_TO_REGION_CODE[int(cc)])
+    return tuple(p for p in found if p is not None)
 
 
 @lru_cache(maxsize=65536)
@@ -143,8 +153,9 @@ def _normalize_cached(raw: str, default_region: str | None) -> str:
     else:
         digits = compact
     if not _DIGITS.fullmatch(digits):
-        return _slow_international(text)
-    split = _split_country_code(digits)
+        # Punctuation such as "(0)", letters or non-ASCII digits: phonenumbers knows them.
+        return _slow_international(text, raw)
+    split = None if digits.startswith("0") else _split_country_code(digits)
     if split is None:
         raise InvalidNumber(
             f"{raw!r} does not start with a known country code; "
@@ -152,25 +163,23 @@ def _normalize_cached(raw: str, default_region: str | None) -> str:
             code="invalid_country_code",
         )
     cc, nsn = split
-    verdict = _fast_valid(cc, nsn)
-    if verdict is True:
+    if _fast_valid(cc, nsn):
         return f"+{cc}{nsn}"
-    if verdict is None:
-        return _slow_international("+" + digits)
-    number = phonenumbers.PhoneNumber(country_code=cc, national_number=int(nsn or 0))
-    raise _reason(number, raw)
+    # Not valid as written; phonenumbers may still accept it after removing a national
+    # prefix written after the country code (+49 0171...), and otherwise says why not.
+    return _slow_international("+" + digits, raw)
 
 
-def _slow_international(text: str) -> str:
+def _slow_international(text: str, raw: str) -> str:
     candidate = text if text.startswith("+") else "+" + text.lstrip("0")
     try:
         number = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException as exc:
         raise InvalidNumber(
-            f"{text!r} is not a phone number ({exc._msg}); use digits, e.g. +4917612345678."
+            f"{raw!r} is not a phone number ({exc._msg}); use digits, e.g. +4917612345678."
         ) from None
     if not phonenumbers.is_valid_number(number):
-        raise _reason(number, text)
+        raise _reason(number, raw)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

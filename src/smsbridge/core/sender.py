@@ -6,7 +6,7 @@ import re
 
 from smsbridge.core.errors import ValidationFailed
 
-_NUMERIC = re.compile(r"\+?\d{1,16}")
+_NUMERIC = re.compile(r"\+?[0-9]{1,16}")
 _ALPHA = re.compile(r"[A-Za-z0-9 .\-_&]{3,11}")
 
 

@@ -22,6 +22,7 @@ from smsbridge.store.db import now_us
 from smsbridge.store.group_commit import GroupCommitter
 from smsbridge.store.messages import NewMessages
 
+_REJECTED = Status.REJECTED.value
 MAX_SCHEDULE_AHEAD_US = 366 * 24 * 3600 * 1_000_000
 # A send_at less than this far ahead is treated as "now".
 SCHEDULE_SLACK_US = 1_000_000
@@ -124,63 +125,63 @@ class SendService:
         region = caller.default_region or self.settings.default_region
 
         message_id = self.ids.next_id()
+        priority = int(req.priority)
+        created_send_at = send_at if scheduled else None
         accepted = AcceptedMessage(
-            id=message_id,
-            text=req.text,
-            sender=sender,
-            encoding=seg.encoding.value,
-            parts=seg.part_count,
-            test=req.test,
-            priority=int(req.priority),
-            created_at=now,
-            send_at=send_at if scheduled else None,
-            expires_at=expires_at,
-            foreign_id=req.foreign_id,
-            label=req.label,
-            flash=req.flash,
+            message_id,
+            req.text,
+            sender,
+            seg.encoding.value,
+            seg.part_count,
+            req.test,
+            priority,
+            now,
+            created_send_at,
+            expires_at,
+            req.foreign_id,
+            req.label,
+            req.flash,
         )
         rows = NewMessages()
+        account_id = caller.account_id
+        due = None if req.test else start
+        status_value = status.value
         seen: set[str] = set()
-        valid = 0
         errors: list[dict[str, str]] = []
+        next_id = self.ids.next_id
         for raw in targets:
             try:
                 number = normalize(raw, region)
             except InvalidNumber as exc:
-                rec = AcceptedRecipient(
-                    self.ids.next_id(), raw, Status.REJECTED.value, exc.code, exc.message
-                )
+                rec = AcceptedRecipient(next_id(), raw, _REJECTED, exc.code, exc.message)
                 errors.append({"to": raw, "code": exc.code, "message": exc.message})
+                rec_due = None
             else:
                 if number in seen:
                     continue
                 seen.add(number)
-                valid += 1
-                rec = AcceptedRecipient(self.ids.next_id(), number, status.value)
+                rec = AcceptedRecipient(next_id(), number, status_value)
+                rec_due = due
             accepted.recipients.append(rec)
-            pending = rec.status != Status.REJECTED.value
+            # Order: RECIPIENT_COLUMNS.
             rows.recipients.append(
-                {
-                    "id": rec.id,
-                    "message_id": message_id,
-                    "account_id": caller.account_id,
-                    "position": len(rows.recipients),
-                    "to_number": rec.to,
-                    "status": rec.status,
-                    "error_code": rec.error_code,
-                    "error_message": rec.error_message,
-                    "priority": int(req.priority),
-                    "due_at": start if pending and not req.test else None,
-                    "expires_at": expires_at,
-                    "attempts": 0,
-                    "lease_until": None,
-                    "claimed_by": None,
-                    "channel": None,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                (
+                    rec.id,
+                    message_id,
+                    account_id,
+                    len(rows.recipients),
+                    rec.to,
+                    rec.status,
+                    rec.error_code,
+                    rec.error_message,
+                    priority,
+                    rec_due,
+                    expires_at,
+                    now,
+                    now,
+                )
             )
-        if not valid:
+        if not seen:
             first = errors[0]
             raise ValidationFailed(
                 first["message"]
@@ -189,25 +190,26 @@ class SendService:
                 code=first["code"] if len(errors) == 1 else "no_valid_recipient",
                 details=errors,
             )
+        # Order: MESSAGE_COLUMNS.
         rows.messages.append(
-            {
-                "id": message_id,
-                "account_id": caller.account_id,
-                "text": req.text,
-                "sender": sender,
-                "encoding": seg.encoding.value,
-                "parts": seg.part_count,
-                "concat_ref": random.getrandbits(8),
-                "priority": int(req.priority),
-                "flash": req.flash,
-                "test": req.test,
-                "foreign_id": req.foreign_id,
-                "label": req.label,
-                "recipient_count": len(rows.recipients),
-                "created_at": now,
-                "send_at": accepted.send_at,
-                "expires_at": expires_at,
-            }
+            (
+                message_id,
+                account_id,
+                req.text,
+                sender,
+                seg.encoding.value,
+                seg.part_count,
+                random.getrandbits(8),
+                priority,
+                req.flash,
+                req.test,
+                req.foreign_id,
+                req.label,
+                len(rows.recipients),
+                now,
+                created_send_at,
+                expires_at,
+            )
         )
         return accepted, rows
 
@@ -241,6 +243,9 @@ class SendService:
 
 
 def _split_targets(to: list[str]) -> list[str]:
+    if len(to) == 1 and "," not in to[0]:
+        single = to[0].strip()
+        return [single] if single else []
     out: list[str] = []
     for item in to:
         out.extend(part for part in (p.strip() for p in item.split(",")) if part)

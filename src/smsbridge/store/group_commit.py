@@ -74,6 +74,10 @@ class GroupCommitter(Generic[T]):
                 size += self._weight(entry[0])
             try:
                 await self._write(batch)
+            except Exception as exc:  # never let the committer die: fail this batch only
+                log.exception("%s: writing a batch failed", self.name)
+                for _, future in batch:
+                    _fail(future, exc)
             finally:
                 for _ in batch:
                     self._queue.task_done()
@@ -101,7 +105,10 @@ class GroupCommitter(Generic[T]):
 
     def _committed(self) -> None:
         if self._on_commit is not None:
-            self._on_commit()
+            try:
+                self._on_commit()
+            except Exception:
+                log.exception("%s: on_commit callback failed", self.name)
 
 
 def _done(future: asyncio.Future[None]) -> None:

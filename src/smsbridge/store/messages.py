@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.message import PENDING, Status
@@ -17,10 +18,14 @@ Row = dict[str, Any]
 
 @dataclass(slots=True)
 class NewMessages:
-    """Rows for one or more accepted messages, written in one transaction."""
+    """Rows for one or more accepted messages, written in one transaction.
 
-    messages: list[Row] = field(default_factory=list)
-    recipients: list[Row] = field(default_factory=list)
+    Rows are tuples in the order of :data:`MESSAGE_COLUMNS` and :data:`RECIPIENT_COLUMNS`:
+    bulk ingest builds hundreds of thousands of them, and tuples are the cheapest shape.
+    """
+
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    recipients: list[tuple[Any, ...]] = field(default_factory=list)
 
     def extend(self, other: NewMessages) -> None:
         self.messages.extend(other.messages)
@@ -31,11 +36,47 @@ class NewMessages:
         return len(self.recipients) + len(self.messages)
 
 
+MESSAGE_COLUMNS = (
+    "id", "account_id", "text", "sender", "encoding", "parts", "concat_ref", "priority",
+    "flash", "test", "foreign_id", "label", "recipient_count", "created_at", "send_at",
+    "expires_at",
+)  # fmt: skip
+RECIPIENT_COLUMNS = (
+    "id", "message_id", "account_id", "position", "to_number", "status", "error_code",
+    "error_message", "priority", "due_at", "expires_at", "created_at", "updated_at",
+)  # fmt: skip
+
+
 async def insert_messages(conn: AsyncConnection, rows: NewMessages) -> None:
     if rows.messages:
-        await conn.execute(insert(messages), rows.messages)
+        await bulk_insert(conn, messages, MESSAGE_COLUMNS, rows.messages)
     if rows.recipients:
-        await conn.execute(insert(recipients), rows.recipients)
+        await bulk_insert(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
+
+
+_compiled: dict[tuple[str, str, tuple[str, ...]], tuple[str, Callable[[Any], Any] | None]] = {}
+
+
+async def bulk_insert(
+    conn: AsyncConnection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """INSERT many rows through the driver's executemany with a statement compiled once.
+
+    Skips SQLAlchemy's per-row parameter processing, which dominates bulk ingest otherwise;
+    values must already be of the column types (ints, strings, bools, None).
+    """
+    cache_key = (conn.dialect.name, table.name, columns)
+    entry = _compiled.get(cache_key)
+    if entry is None:
+        compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+        order = tuple(compiled.positiontup or columns)
+        reorder: Callable[[Any], Any] | None = (
+            None if order == columns else itemgetter(*(columns.index(c) for c in order))
+        )
+        entry = (str(compiled), reorder)
+        _compiled[cache_key] = entry
+    sql, reorder = entry
+    await conn.exec_driver_sql(sql, rows if reorder is None else [reorder(r) for r in rows])
 
 
 @dataclass(slots=True)

@@ -78,8 +78,21 @@ messages = Table(
     Column("send_at", BigInteger),
     Column("expires_at", BigInteger),
     Index("ix_messages_account", "account_id", "id"),
-    Index("ix_messages_foreign_id", "account_id", "foreign_id"),
-    Index("ix_messages_label", "account_id", "label"),
+    # Partial: most messages carry neither, and bulk ingest then skips these indexes.
+    Index(
+        "ix_messages_foreign_id",
+        "account_id",
+        "foreign_id",
+        sqlite_where=text("foreign_id IS NOT NULL"),
+        postgresql_where=text("foreign_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_messages_label",
+        "account_id",
+        "label",
+        sqlite_where=text("label IS NOT NULL"),
+        postgresql_where=text("label IS NOT NULL"),
+    ),
 )
 
 recipients = Table(

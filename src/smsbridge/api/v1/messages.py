@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
-from pydantic import ValidationError
+from fastapi import APIRouter, Query, Request
+from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
+from starlette.routing import Route
 
-from smsbridge.api.deps import CallerDep, GatewayDep
-from smsbridge.api.errors import describe_validation
+from smsbridge.api.deps import CallerDep, GatewayDep, api_key_from
+from smsbridge.api.errors import describe_validation, error_response
 from smsbridge.api.v1 import render
 from smsbridge.api.v1.schemas import (
     BatchIn,
@@ -23,6 +24,8 @@ from smsbridge.api.v1.schemas import (
 )
 from smsbridge.core.errors import NotFound, SmsBridgeError, ValidationFailed
 from smsbridge.core.message import Status
+from smsbridge.gateway import Gateway
+from smsbridge.services.caller import Caller
 from smsbridge.services.send import SendRequest
 from smsbridge.store.messages import MessageFilter
 
@@ -61,6 +64,21 @@ async def send_message(body: MessageIn, gw: GatewayDep, caller: CallerDep) -> Re
     return _json(render.accepted(accepted), 202)
 
 
+async def send_message_lean(request: Request) -> Response:
+    """The same endpoint as :func:`send_message` without FastAPI's per-request dependency
+    machinery: it is the hottest path of the gateway. Same model, auth, service, rendering and
+    error handlers; :func:`send_message` remains its documentation (OpenAPI)."""
+    gw: Gateway = request.app.state.gateway
+    caller = await gw.keys.authenticate(api_key_from(request.headers))
+    try:
+        body = MessageIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        code, message, details = describe_validation(list(exc.errors()))
+        return error_response(400 if code == "invalid_json" else 422, code, message, details)
+    accepted = await gw.send.send(caller, body.to_request())
+    return _json(render.accepted(accepted), 202)
+
+
 @router.post(
     "/batch",
     status_code=202,
@@ -71,24 +89,38 @@ async def send_message(body: MessageIn, gw: GatewayDep, caller: CallerDep) -> Re
     "ones are accepted and returned in request order.",
 )
 async def send_batch(body: BatchIn, gw: GatewayDep, caller: CallerDep) -> Response:
+    return await _accept_batch(gw, caller, body.messages)
+
+
+async def send_batch_lean(request: Request) -> Response:
+    """Lean twin of :func:`send_batch` (bulk ingest is a hot path); same rules and errors."""
+    gw: Gateway = request.app.state.gateway
+    caller = await gw.keys.authenticate(api_key_from(request.headers))
+    try:
+        body = _batch_adapter.validate_json(await request.body())
+    except ValidationError as exc:
+        code, message, details = describe_validation(list(exc.errors()))
+        return error_response(400 if code == "invalid_json" else 422, code, message, details)
+    return await _accept_batch(gw, caller, body.messages)
+
+
+_batch_adapter = TypeAdapter(BatchIn)
+_items_adapter = TypeAdapter(list[MessageIn])
+
+
+async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Response:
     limit = gw.settings.max_batch_messages
-    if len(body.messages) > limit:
+    if len(raw_items) > limit:
         raise ValidationFailed(
-            f"{len(body.messages)} messages in one batch; at most {limit} are allowed. "
+            f"{len(raw_items)} messages in one batch; at most {limit} are allowed. "
             "Split them over several requests.",
             code="batch_too_large",
         )
-    if not body.messages:
+    if not raw_items:
         raise ValidationFailed(
             "The batch is empty; put messages in `messages`.", code="batch_empty"
         )
-    items: list[SendRequest | SmsBridgeError] = []
-    for raw in body.messages:
-        try:
-            items.append(MessageIn.model_validate(raw).to_request())
-        except ValidationError as exc:
-            code, message, details = describe_validation(list(exc.errors()))
-            items.append(ValidationFailed(message, code=code, details=details))
+    items: list[SendRequest | SmsBridgeError] = _validate_items(raw_items)
     accepted, errors = await gw.send.send_batch(caller, items)
     return _json(
         {
@@ -99,6 +131,35 @@ async def send_batch(body: BatchIn, gw: GatewayDep, caller: CallerDep) -> Respon
         },
         202,
     )
+
+
+def _validate_items(raw_items: list[Any]) -> list[SendRequest | SmsBridgeError]:
+    """Validate all items in one pydantic call; on failure, find the bad ones by index."""
+    try:
+        return [m.to_request() for m in _items_adapter.validate_python(raw_items)]
+    except ValidationError as exc:
+        by_index: dict[int, list[Any]] = {}
+        for error in exc.errors():
+            loc = error.get("loc", ())
+            if loc and isinstance(loc[0], int):
+                by_index.setdefault(loc[0], []).append({**error, "loc": loc[1:]})
+    items: list[SendRequest | SmsBridgeError] = []
+    good = [raw for i, raw in enumerate(raw_items) if i not in by_index]
+    valid = iter(_items_adapter.validate_python(good))
+    for index in range(len(raw_items)):
+        if index in by_index:
+            code, message, details = describe_validation(by_index[index])
+            items.append(ValidationFailed(message, code=code, details=details))
+        else:
+            items.append(next(valid).to_request())
+    return items
+
+
+# Served ahead of the FastAPI router (see app.py).
+lean_routes = [
+    Route("/api/v1/messages", send_message_lean, methods=["POST"]),
+    Route("/api/v1/messages/batch", send_batch_lean, methods=["POST"]),
+]
 
 
 @router.get("", response_model=MessageListOut, responses=ERRORS, summary="List messages")

@@ -4,6 +4,7 @@ other gateways, and clients should treat them as opaque)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from smsbridge.core.encoding import concat_udh, segment
@@ -15,6 +16,11 @@ from smsbridge.store.messages import MessageRecord, Row
 def iso(us: int | None) -> str | None:
     if us is None:
         return None
+    return _iso(us)
+
+
+@lru_cache(maxsize=4096)
+def _iso(us: int) -> str:
     dt = datetime.fromtimestamp(us / 1_000_000, UTC)
     return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -26,10 +32,18 @@ def _error(code: str | None, message: str | None) -> dict[str, Any] | None:
 
 
 def accepted(msg: AcceptedMessage) -> dict[str, Any]:
-    status, counts = summarize(r.status for r in msg.recipients)
-    out: dict[str, Any] = {
+    recipients: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for r in msg.recipients:
+        status = r.status
+        counts[status] = counts.get(status, 0) + 1
+        item: dict[str, Any] = {"id": str(r.id), "to": r.to, "status": status}
+        if r.error_code is not None:
+            item["error"] = {"code": r.error_code, "message": r.error_message or r.error_code}
+        recipients.append(item)
+    return {
         "id": str(msg.id),
-        "status": status,
+        "status": next(iter(counts)) if len(counts) == 1 else "mixed",
         "summary": counts,
         "encoding": msg.encoding,
         "parts": msg.parts,
@@ -41,15 +55,8 @@ def accepted(msg: AcceptedMessage) -> dict[str, Any]:
         "created_at": iso(msg.created_at),
         "send_at": iso(msg.send_at),
         "expires_at": iso(msg.expires_at),
-        "recipients": [],
+        "recipients": recipients,
     }
-    recipients = out["recipients"]
-    for r in msg.recipients:
-        item: dict[str, Any] = {"id": str(r.id), "to": r.to, "status": r.status}
-        if r.error_code is not None:
-            item["error"] = _error(r.error_code, r.error_message)
-        recipients.append(item)
-    return out
 
 
 def _message_head(row: Row, rcpts: list[Row]) -> dict[str, Any]:

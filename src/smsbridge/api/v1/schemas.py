@@ -76,7 +76,7 @@ class BatchIn(BaseModel):
             "examples": [{"messages": [SEND_EXAMPLE, {"to": "+4915112345678", "text": "Hi"}]}]
         },
     )
-    messages: list[dict[str, Any]] = Field(
+    messages: list[Any] = Field(
         description="Up to 10,000 message objects, each shaped like POST /api/v1/messages."
     )
 

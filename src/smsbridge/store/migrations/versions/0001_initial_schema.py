@@ -152,8 +152,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_account", ["account_id", "id"], unique=False)
-        batch_op.create_index("ix_messages_foreign_id", ["account_id", "foreign_id"], unique=False)
-        batch_op.create_index("ix_messages_label", ["account_id", "label"], unique=False)
+        batch_op.create_index(
+            "ix_messages_foreign_id",
+            ["account_id", "foreign_id"],
+            unique=False,
+            sqlite_where=sa.text("foreign_id IS NOT NULL"),
+            postgresql_where=sa.text("foreign_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_messages_label",
+            ["account_id", "label"],
+            unique=False,
+            sqlite_where=sa.text("label IS NOT NULL"),
+            postgresql_where=sa.text("label IS NOT NULL"),
+        )
 
     op.create_table(
         "recipients",
