@@ -55,7 +55,10 @@ def fresh_database(backend: str) -> Iterator[str]:
 def cli(args: list[str], env: dict[str, str]) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "smsbridge", *args],
-        env={**os.environ, **env}, check=True, capture_output=True, text=True,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return result.stdout.strip()
 
@@ -74,14 +77,19 @@ class Server:
             self.process.kill()
 
 
-def start_server(database_url: str, *, worker: bool, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    database_url: str, *, worker: bool, extra_env: dict[str, str] | None = None
+) -> Server:
     port = free_port()
-    env = {"SMSBRIDGE_DATABASE_URL": database_url, "SMSBRIDGE_PORT": str(port),
-           "SMSBRIDGE_LOG_LEVEL": "warning", **(extra_env or {})}
+    env = {
+        "SMSBRIDGE_DATABASE_URL": database_url,
+        "SMSBRIDGE_PORT": str(port),
+        "SMSBRIDGE_LOG_LEVEL": "warning",
+        **(extra_env or {}),
+    }
     key = cli(["keys", "create", "--name", "bench"], env)
     args = ["serve"] + ([] if worker else ["--no-worker"])
-    proc = subprocess.Popen([sys.executable, "-m", "smsbridge", *args],
-                            env={**os.environ, **env})
+    proc = subprocess.Popen([sys.executable, "-m", "smsbridge", *args], env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -94,11 +102,17 @@ def start_server(database_url: str, *, worker: bool, extra_env: dict[str, str] |
     raise RuntimeError("server did not start")
 
 
-def start_worker(database_url: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    env = {"SMSBRIDGE_DATABASE_URL": database_url, "SMSBRIDGE_LOG_LEVEL": "warning",
-           **(extra_env or {})}
-    return subprocess.Popen([sys.executable, "-m", "smsbridge", "worker"],
-                            env={**os.environ, **env})
+def start_worker(
+    database_url: str, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    env = {
+        "SMSBRIDGE_DATABASE_URL": database_url,
+        "SMSBRIDGE_LOG_LEVEL": "warning",
+        **(extra_env or {}),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "smsbridge", "worker"], env={**os.environ, **env}
+    )
 
 
 def backends() -> list[str]:

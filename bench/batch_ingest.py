@@ -12,7 +12,6 @@ import time
 
 import httpx
 import orjson
-
 from _harness import backends, fresh_database, start_server
 
 
@@ -56,12 +55,15 @@ def main() -> None:
         with fresh_database(backend) as url:
             server = start_server(url, worker=False)
             try:
-                elapsed = asyncio.run(ingest(server.base_url, server.key, payloads,
-                                             args.concurrency))
+                elapsed = asyncio.run(
+                    ingest(server.base_url, server.key, payloads, args.concurrency)
+                )
             finally:
                 server.stop()
-        print(f"batch ingest {backend:10s} {args.messages} messages in {elapsed:6.2f} s  "
-              f"{args.messages / elapsed:8.0f} msg/s committed")
+        print(
+            f"batch ingest {backend:10s} {args.messages} messages in {elapsed:6.2f} s  "
+            f"{args.messages / elapsed:8.0f} msg/s committed"
+        )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. key
 request = function()
   counter = counter + 1
-  local body = string.format('{"to":"+49176%08d","text":"Your code is %06d"}', counter, counter % 1000000)
+  local body = string.format('{"to":"+49176%08d","text":"Your code is %06d"}',
+                             counter, counter % 1000000)
   return wrk.format(nil, "/api/v1/messages", nil, body)
 end
 """
@@ -34,9 +35,19 @@ def run_wrk(base_url: str, key: str, seconds: int, connections: int) -> tuple[fl
         script = Path(tmp) / "post.lua"
         script.write_text(LUA)
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-             base_url],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                base_url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
             env={"BENCH_KEY": key, "PATH": "/usr/bin:/bin"},
         ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -49,8 +60,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--with-worker", action="store_true",
-                        help="also run the dispatcher in the same process")
+    parser.add_argument(
+        "--with-worker", action="store_true", help="also run the dispatcher in the same process"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -59,13 +71,16 @@ def main() -> None:
             server = start_server(url, worker=args.with_worker)
             try:
                 run_wrk(server.base_url, server.key, 2, args.connections)  # warm-up
-                rate, errors, p99 = run_wrk(server.base_url, server.key, args.seconds,
-                                            args.connections)
+                rate, errors, p99 = run_wrk(
+                    server.base_url, server.key, args.seconds, args.connections
+                )
             finally:
                 server.stop()
         mode = "with dispatcher" if args.with_worker else "API only"
-        print(f"single POST  {backend:10s} {mode:15s} {rate:8.0f} msg/s accepted  "
-              f"p99 {p99}  errors {errors}")
+        print(
+            f"single POST  {backend:10s} {mode:15s} {rate:8.0f} msg/s accepted  "
+            f"p99 {p99}  errors {errors}"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import uvloop
 from rich.console import Console
 from rich.table import Table
 
@@ -61,7 +62,7 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         return await coro_fn()
 
     try:
-        return asyncio.run(wrapper())
+        return uvloop.run(wrapper())
     except SmsBridgeError as exc:
         err.print(f"[red]error ({exc.code}):[/red] {exc.message}")
         raise typer.Exit(1) from None

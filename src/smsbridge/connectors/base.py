@@ -49,6 +49,8 @@ class StatusReport:
 class ReportSink(Protocol):
     async def report(self, report: StatusReport) -> None: ...
 
+    async def report_many(self, reports: Sequence[StatusReport]) -> None: ...
+
 
 class Connector:
     """Base class with the optional hooks defaulted; subclasses implement :meth:`send`."""

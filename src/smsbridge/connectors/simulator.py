@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
+import logging
 import os
 import random
 import uuid
@@ -29,6 +31,8 @@ from smsbridge.connectors.base import (
 )
 from smsbridge.core.errors import SendError
 from smsbridge.core.message import Status
+
+log = logging.getLogger(__name__)
 
 _OUTCOMES = {"delivered": Status.DELIVERED, "failed": Status.FAILED, "expired": Status.EXPIRED}
 
@@ -58,6 +62,11 @@ class SimulatorConnector(Connector):
         self._rng = random.Random(seed)
         self._sink: ReportSink | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._due: list[StatusReport] = []
+        # Ids unique across processes and restarts: a random prefix and a counter.
+        self._id_prefix = uuid.uuid4().hex[:12]
+        self._counter = itertools.count(1)
+        self._flusher: asyncio.Task[None] | None = None
         self._journal = open(journal, "a", buffering=1) if journal else None  # noqa: SIM115
         self.sent: list[OutboundSms] = []
         self.sends_per_recipient: Counter[int] = Counter()
@@ -82,7 +91,7 @@ class SimulatorConnector(Connector):
                 code="simulated_failure",
                 retryable=False,
             )
-        base = uuid.uuid4().hex[:20]
+        base = f"{self._id_prefix}{next(self._counter):x}"
         ids = tuple(f"{base}-{seq}" for seq in range(1, len(sms.parts) + 1))
         self.sent.append(sms)
         self.sends_per_recipient[sms.recipient_id] += 1
@@ -90,21 +99,41 @@ class SimulatorConnector(Connector):
             record = {"recipient_id": sms.recipient_id, "to": sms.to, "pid": os.getpid()}
             self._journal.write(json.dumps(record) + "\n")
         if self._sink is not None:
-            outcome = self._rng.choices(self._outcomes, self._weights)[0]
-            for provider_id in ids:
-                self._schedule(StatusReport(self.name, provider_id, outcome, _code(outcome)))
+            outcome = (
+                self._outcomes[0]
+                if len(self._outcomes) == 1
+                else self._rng.choices(self._outcomes, self._weights)[0]
+            )
+            reports = [StatusReport(self.name, pid, outcome, _code(outcome)) for pid in ids]
+            if self.dlr_delay:
+                asyncio.get_running_loop().call_later(self.dlr_delay, self._enqueue, reports)
+            else:
+                self._enqueue(reports)
         return SendResult(ids)
 
-    def _schedule(self, report: StatusReport) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(report))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+    def _enqueue(self, reports: list[StatusReport]) -> None:
+        self._due.extend(reports)
+        self._flush_soon()
 
-    async def _deliver(self, report: StatusReport) -> None:
-        if self.dlr_delay:
-            await asyncio.sleep(self.dlr_delay)
+    def _flush_soon(self) -> None:
+        # One task hands every report that fell due meanwhile to the sink, as a carrier
+        # session would deliver a burst of receipts.
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+            self._pending.add(self._flusher)
+            self._flusher.add_done_callback(self._pending.discard)
+
+    async def _flush(self) -> None:
         assert self._sink is not None
-        await self._sink.report(report)
+        while self._due:
+            batch, self._due = self._due, []
+            try:
+                await self._sink.report_many(batch)
+            except Exception:
+                # Like a carrier whose receipt was not acknowledged: deliver it again later.
+                log.exception("status reports not accepted; retrying in 1 s")
+                self._due = batch + self._due
+                await asyncio.sleep(1)
 
     async def poll_status(self, provider_ids: Sequence[str]) -> list[StatusReport]:
         # A stable outcome per id, so asking twice gives the same answer.

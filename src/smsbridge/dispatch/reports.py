@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from smsbridge.connectors.base import StatusReport
 from smsbridge.store import outbox
 from smsbridge.store.db import Database, now_us
@@ -11,22 +13,24 @@ from smsbridge.store.group_commit import GroupCommitter
 class ReportWriter:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.committer: GroupCommitter[outbox.Report] = GroupCommitter(
-            self._flush, name="reports", max_batch=2000
+        self.committer: GroupCommitter[list[outbox.Report]] = GroupCommitter(
+            self._flush, name="reports", max_batch=2000, weight=len
         )
         self.applied = 0
 
     async def report(self, report: StatusReport) -> None:
+        await self.report_many([report])
+
+    async def report_many(self, reports: Sequence[StatusReport]) -> None:
+        now = now_us()
         await self.committer.submit(
-            outbox.Report(
-                report.channel,
-                report.provider_id,
-                report.status,
-                report.error_code,
-                report.at or now_us(),
-            )
+            [
+                outbox.Report(r.channel, r.provider_id, r.status, r.error_code, r.at or now)
+                for r in reports
+            ]
         )
 
-    async def _flush(self, reports: list[outbox.Report]) -> None:
+    async def _flush(self, batches: list[list[outbox.Report]]) -> None:
+        reports = [report for batch in batches for report in batch]
         async with self.db.write() as conn:
             self.applied += await outbox.apply_reports(conn, reports)

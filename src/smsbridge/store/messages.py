@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.message import PENDING, Status
+from smsbridge.store.bulk import insert_rows
 from smsbridge.store.schema import messages, parts, recipient_events, recipients
 
 Row = dict[str, Any]
@@ -48,35 +48,8 @@ RECIPIENT_COLUMNS = (
 
 
 async def insert_messages(conn: AsyncConnection, rows: NewMessages) -> None:
-    if rows.messages:
-        await bulk_insert(conn, messages, MESSAGE_COLUMNS, rows.messages)
-    if rows.recipients:
-        await bulk_insert(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
-
-
-_compiled: dict[tuple[str, str, tuple[str, ...]], tuple[str, Callable[[Any], Any] | None]] = {}
-
-
-async def bulk_insert(
-    conn: AsyncConnection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
-    """INSERT many rows through the driver's executemany with a statement compiled once.
-
-    Skips SQLAlchemy's per-row parameter processing, which dominates bulk ingest otherwise;
-    values must already be of the column types (ints, strings, bools, None).
-    """
-    cache_key = (conn.dialect.name, table.name, columns)
-    entry = _compiled.get(cache_key)
-    if entry is None:
-        compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
-        order = tuple(compiled.positiontup or columns)
-        reorder: Callable[[Any], Any] | None = (
-            None if order == columns else itemgetter(*(columns.index(c) for c in order))
-        )
-        entry = (str(compiled), reorder)
-        _compiled[cache_key] = entry
-    sql, reorder = entry
-    await conn.exec_driver_sql(sql, rows if reorder is None else [reorder(r) for r in rows])
+    await insert_rows(conn, messages, MESSAGE_COLUMNS, rows.messages)
+    await insert_rows(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
 
 
 @dataclass(slots=True)

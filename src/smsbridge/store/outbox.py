@@ -13,10 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.message import FINAL, Priority, Status, advances, combine_parts
+from smsbridge.store.bulk import executemany, insert_rows, one_of
 from smsbridge.store.schema import messages, orphan_reports, parts, recipient_events, recipients
 
 Row = dict[str, Any]
@@ -60,7 +61,7 @@ async def claim(
         previous = {row[0]: row[1] for row in picked}
         result = await conn.execute(
             update(recipients)
-            .where(recipients.c.id.in_(list(previous)))
+            .where(one_of(conn, recipients.c.id, list(previous)))
             .values(
                 status=Status.SENDING.value,
                 due_at=lease_until,
@@ -97,7 +98,7 @@ async def load_messages(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, 
                 messages.c.concat_ref,
                 messages.c.flash,
                 messages.c.account_id,
-            ).where(messages.c.id.in_(wanted[start : start + 900]))
+            ).where(one_of(conn, messages.c.id, wanted[start : start + 900]))
         )
         for row in result.mappings():
             out[row["id"]] = dict(row)
@@ -129,69 +130,53 @@ _set_outcome = (
     .values(
         status=bindparam("new_status"),
         due_at=bindparam("new_due"),
-        lease_until=None,
+        lease_until=null(),
         channel=bindparam("new_channel"),
         error_code=bindparam("new_error_code"),
         error_message=bindparam("new_error_message"),
         updated_at=bindparam("now"),
     )
 )
+_OUTCOME_BINDS = (
+    "new_status", "new_due", "new_channel", "new_error_code", "new_error_message", "now", "rid",
+    "worker",
+)  # fmt: skip
+EVENT_COLUMNS = ("recipient_id", "status", "at", "detail")
+PART_COLUMNS = ("recipient_id", "seq", "channel", "provider_id", "status", "error_code",
+                "updated_at")  # fmt: skip
+_SENDING = Status.SENDING.value
+_SENT = Status.SENT.value
 
 
 async def record_outcomes(conn: AsyncConnection, outcomes: Sequence[Outcome], worker: str) -> None:
     """Write outcomes, their events and the parts each channel accepted."""
     if not outcomes:
         return
-    await conn.execute(
+    await executemany(
+        conn,
         _set_outcome,
+        _OUTCOME_BINDS,
         [
-            {
-                "rid": o.recipient_id,
-                "worker": worker,
-                "new_status": o.status.value,
-                "new_due": o.retry_at,
-                "new_channel": o.channel,
-                "new_error_code": o.error_code,
-                "new_error_message": o.error_message,
-                "now": o.at,
-            }
+            (o.status.value, o.retry_at, o.channel, o.error_code, o.error_message, o.at,
+             o.recipient_id, worker)
             for o in outcomes
         ],
-    )
-    events: list[Row] = []
-    part_rows: list[Row] = []
+    )  # fmt: skip
+    events: list[tuple[Any, ...]] = []
+    part_rows: list[tuple[Any, ...]] = []
     for o in outcomes:
         if o.status is not Status.EXPIRED:
-            events.append(
-                {
-                    "recipient_id": o.recipient_id,
-                    "status": "sending",
-                    "at": o.claimed_at,
-                    "detail": None,
-                }
-            )
+            events.append((o.recipient_id, _SENDING, o.claimed_at, None))
         detail = o.error_message
         if o.status is Status.QUEUED and o.retry_at is not None:
             detail = f"retry after error: {o.error_message}"
-        events.append(
-            {"recipient_id": o.recipient_id, "status": o.status.value, "at": o.at, "detail": detail}
-        )
+        events.append((o.recipient_id, o.status.value, o.at, detail))
         for seq, provider_id in enumerate(o.provider_ids, start=1):
-            part_rows.append(
-                {
-                    "recipient_id": o.recipient_id,
-                    "seq": seq,
-                    "channel": o.channel,
-                    "provider_id": provider_id,
-                    "status": Status.SENT.value,
-                    "error_code": None,
-                    "updated_at": o.at,
-                }
-            )
-    await conn.execute(insert(recipient_events), events)
+            part_rows.append((o.recipient_id, seq, o.channel, provider_id, _SENT, None, o.at))
+    await insert_rows(conn, recipient_events, EVENT_COLUMNS, events)
     if part_rows:
-        await conn.execute(insert(parts), part_rows)
-        await _adopt_orphans(conn, [(p["channel"], p["provider_id"]) for p in part_rows])
+        await insert_rows(conn, parts, PART_COLUMNS, part_rows)
+        await _adopt_orphans(conn, [(p[2], p[3]) for p in part_rows])
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,10 +195,8 @@ async def apply_reports(conn: AsyncConnection, reports: Sequence[Report]) -> int
     """
     if not reports:
         return 0
-    keys = list({(r.channel, r.provider_id) for r in reports})
     known: dict[tuple[str, str], Row] = {}
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
+    for channel, chunk in _per_channel((r.channel, r.provider_id) for r in reports):
         result = await conn.execute(
             select(
                 parts.c.id,
@@ -221,55 +204,56 @@ async def apply_reports(conn: AsyncConnection, reports: Sequence[Report]) -> int
                 parts.c.provider_id,
                 parts.c.recipient_id,
                 parts.c.status,
-            ).where(tuple_(parts.c.channel, parts.c.provider_id).in_(chunk))
+            ).where(parts.c.channel == channel, one_of(conn, parts.c.provider_id, chunk))
         )
         for row in result.mappings():
             known[(row["channel"], row["provider_id"])] = dict(row)
     orphans = [r for r in reports if (r.channel, r.provider_id) not in known]
-    if orphans:
-        await conn.execute(
-            insert(orphan_reports),
-            [
-                {
-                    "channel": r.channel,
-                    "provider_id": r.provider_id,
-                    "status": r.status.value,
-                    "error_code": r.error_code,
-                    "received_at": r.at,
-                }
-                for r in orphans
-            ],
-        )
-    changed_parts: dict[int, Row] = {}
+    await insert_rows(
+        conn,
+        orphan_reports,
+        ORPHAN_COLUMNS,
+        [(r.channel, r.provider_id, r.status.value, r.error_code, r.at) for r in orphans],
+    )
+    changed: dict[int, tuple[Any, ...]] = {}  # part id -> (status, error, at, part id)
+    touched: dict[int, tuple[str | None, int]] = {}  # recipient id -> (error, at)
     for r in reports:
         part = known.get((r.channel, r.provider_id))
         if part is None:
             continue
         if advances(Status(part["status"]), r.status):
             part["status"] = r.status.value
-            changed_parts[part["id"]] = {
-                "pid": part["id"],
-                "new_status": r.status.value,
-                "new_error": r.error_code,
-                "now": r.at,
-                "recipient_id": part["recipient_id"],
-            }
-    if changed_parts:
-        await conn.execute(
-            update(parts)
-            .where(parts.c.id == bindparam("pid"))
-            .values(
-                status=bindparam("new_status"),
-                error_code=bindparam("new_error"),
-                updated_at=bindparam("now"),
-            ),
-            list(changed_parts.values()),
-        )
-        await _settle_recipients(conn, {row["recipient_id"]: row for row in changed_parts.values()})
+            changed[part["id"]] = (r.status.value, r.error_code, r.at, part["id"])
+            touched[part["recipient_id"]] = (r.error_code, r.at)
+    if changed:
+        await executemany(conn, _set_part, ("new_status", "new_error", "now", "pid"),
+                          list(changed.values()))  # fmt: skip
+        await _settle_recipients(conn, touched)
     return len(reports) - len(orphans)
 
 
-async def _settle_recipients(conn: AsyncConnection, touched: dict[int, Row]) -> None:
+ORPHAN_COLUMNS = ("channel", "provider_id", "status", "error_code", "received_at")
+_set_part = (
+    update(parts)
+    .where(parts.c.id == bindparam("pid"))
+    .values(
+        status=bindparam("new_status"), error_code=bindparam("new_error"),
+        updated_at=bindparam("now"),
+    )
+)  # fmt: skip
+_settle = (
+    update(recipients)
+    .where(recipients.c.id == bindparam("rid"))
+    .values(
+        status=bindparam("new_status"), error_code=bindparam("new_error"),
+        updated_at=bindparam("now"), due_at=null(),
+    )
+)  # fmt: skip
+
+
+async def _settle_recipients(
+    conn: AsyncConnection, touched: dict[int, tuple[str | None, int]]
+) -> None:
     """Recompute each touched recipient's status from its parts; only move forward."""
     ids = list(touched)
     part_states: dict[int, list[str]] = {}
@@ -277,62 +261,42 @@ async def _settle_recipients(conn: AsyncConnection, touched: dict[int, Row]) -> 
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         result = await conn.execute(
-            select(parts.c.recipient_id, parts.c.status).where(parts.c.recipient_id.in_(chunk))
+            select(parts.c.recipient_id, parts.c.status).where(
+                one_of(conn, parts.c.recipient_id, chunk)
+            )
         )
         for rid, status in result.all():
             part_states.setdefault(rid, []).append(status)
         result = await conn.execute(
-            select(recipients.c.id, recipients.c.status).where(recipients.c.id.in_(chunk))
+            select(recipients.c.id, recipients.c.status).where(one_of(conn, recipients.c.id, chunk))
         )
         current.update({rid: status for rid, status in result.all()})
-    updates: list[Row] = []
-    events: list[Row] = []
+    updates: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
     for rid, states in part_states.items():
-        now_status = Status(current.get(rid, Status.SENT.value))
+        now_status = Status(current.get(rid, _SENT))
         combined = combine_parts(states)
         if combined is now_status or not advances(now_status, combined):
             continue
-        info = touched[rid]
-        updates.append(
-            {
-                "rid": rid,
-                "new_status": combined.value,
-                "new_error": info["new_error"],
-                "now": info["now"],
-            }
-        )
-        events.append(
-            {
-                "recipient_id": rid,
-                "status": combined.value,
-                "at": info["now"],
-                "detail": info["new_error"],
-            }
-        )
+        error, at = touched[rid]
+        updates.append((combined.value, error, at, rid))
+        events.append((rid, combined.value, at, error))
     if updates:
-        await conn.execute(
-            update(recipients)
-            .where(recipients.c.id == bindparam("rid"))
-            .values(
-                status=bindparam("new_status"),
-                error_code=bindparam("new_error"),
-                updated_at=bindparam("now"),
-                due_at=None,
-            ),
-            updates,
-        )
-        await conn.execute(insert(recipient_events), events)
+        await executemany(conn, _settle, ("new_status", "new_error", "now", "rid"), updates)
+        await insert_rows(conn, recipient_events, EVENT_COLUMNS, events)
 
 
 async def _adopt_orphans(conn: AsyncConnection, keys: list[tuple[str, str]]) -> None:
     """Apply reports that arrived before the parts they describe were recorded."""
     found: list[Report] = []
     ids: list[int] = []
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
+    for channel, chunk in _per_channel(keys):
         result = await conn.execute(
             select(orphan_reports)
-            .where(tuple_(orphan_reports.c.channel, orphan_reports.c.provider_id).in_(chunk))
+            .where(
+                orphan_reports.c.channel == channel,
+                one_of(conn, orphan_reports.c.provider_id, chunk),
+            )
             .order_by(orphan_reports.c.id)
         )
         for row in result.mappings():
@@ -347,7 +311,7 @@ async def _adopt_orphans(conn: AsyncConnection, keys: list[tuple[str, str]]) -> 
                 )
             )
     if found:
-        await conn.execute(delete(orphan_reports).where(orphan_reports.c.id.in_(ids)))
+        await conn.execute(delete(orphan_reports).where(one_of(conn, orphan_reports.c.id, ids)))
         await apply_reports(conn, found)
 
 
@@ -414,3 +378,16 @@ async def adopt_waiting_orphans(conn: AsyncConnection, limit: int = 1000) -> int
 async def has_orphans(conn: AsyncConnection) -> bool:
     result = await conn.execute(select(orphan_reports.c.id).limit(1))
     return result.first() is not None
+
+
+def _per_channel(keys: Iterable[tuple[str, str]], size: int = 500) -> list[tuple[str, list[str]]]:
+    """(channel, provider ids) chunks: one indexed equality plus an IN list per query (row
+    value IN lists are planned poorly by PostgreSQL)."""
+    grouped: dict[str, set[str]] = {}
+    for channel, provider_id in keys:
+        grouped.setdefault(channel, set()).add(provider_id)
+    out: list[tuple[str, list[str]]] = []
+    for channel, ids in grouped.items():
+        ordered = sorted(ids)
+        out.extend((channel, ordered[i : i + size]) for i in range(0, len(ordered), size))
+    return out

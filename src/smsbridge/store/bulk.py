@@ -1,0 +1,77 @@
+"""executemany with statements compiled once per dialect, rows given as tuples.
+
+SQLAlchemy's per-row parameter processing dominates when thousands of rows go through one
+statement (bulk ingest, the dispatcher's outcome and report batches). Here a Core statement is
+compiled once for the connection's dialect and rows go straight to the driver's executemany.
+Values must already have the column types (ints, strings, bools, None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import ARRAY, ColumnElement, Insert, Table, any_, insert, literal
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import UpdateBase
+
+_compiled: dict[tuple[str, int, tuple[str, ...]], tuple[str, Callable[[Any], Any] | None]] = {}
+
+
+async def executemany(
+    conn: AsyncConnection,
+    statement: UpdateBase,
+    names: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Run ``statement`` once per row; ``names`` are the bind names (insert: column names) in
+    the order of each row's values."""
+    if not rows:
+        return
+    key = (conn.dialect.name, id(statement), names)
+    entry = _compiled.get(key)
+    if entry is None:
+        column_keys = list(names) if isinstance(statement, Insert) else None
+        compiled = statement.compile(
+            dialect=conn.dialect, column_keys=column_keys, for_executemany=True
+        )
+        order = tuple(compiled.positiontup or names)
+        # Binds not given per row are the statement's own constants (e.g. status = 'sending').
+        constants = {n: compiled.params[n] for n in order if n not in names}
+        reorder: Callable[[Any], Any] | None = None
+        if constants:
+            slots = [(names.index(n), None) if n in names else (-1, constants[n]) for n in order]
+            reorder = lambda row: tuple(row[i] if i >= 0 else c for i, c in slots)  # noqa: E731
+        elif order != names:
+            getter = itemgetter(*(names.index(n) for n in order))
+            reorder = getter if len(order) > 1 else (lambda row: (getter(row),))
+        entry = (str(compiled), reorder)
+        _compiled[key] = entry
+    sql, reorder = entry
+    await conn.exec_driver_sql(sql, list(rows) if reorder is None else [reorder(r) for r in rows])
+
+
+_inserts: dict[str, Insert] = {}
+
+
+async def insert_rows(
+    conn: AsyncConnection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    statement = _inserts.get(table.name)
+    if statement is None:
+        statement = _inserts[table.name] = insert(table)
+    await executemany(conn, statement, columns, rows)
+
+
+def one_of(
+    conn: AsyncConnection, column: ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN (values)`` that keeps one statement text whatever the number of values.
+
+    On PostgreSQL it becomes ``column = ANY($1)`` with one array parameter, so asyncpg prepares
+    the statement once instead of once per list length.
+    """
+    if conn.dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(list(values))
