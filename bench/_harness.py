@@ -78,7 +78,11 @@ class Server:
 
 
 def start_server(
-    database_url: str, *, worker: bool, extra_env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    worker: bool,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Server:
     port = free_port()
     env = {
@@ -88,7 +92,7 @@ def start_server(
         **(extra_env or {}),
     }
     key = cli(["keys", "create", "--name", "bench"], env)
-    args = ["serve"] + ([] if worker else ["--no-worker"])
+    args = ["serve", "--workers", str(workers)] + ([] if worker else ["--no-worker"])
     proc = subprocess.Popen([sys.executable, "-m", "smsbridge", *args], env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):

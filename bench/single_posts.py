@@ -63,12 +63,13 @@ def main() -> None:
     parser.add_argument(
         "--with-worker", action="store_true", help="also run the dispatcher in the same process"
     )
+    parser.add_argument("--workers", type=int, default=1, help="HTTP worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     for backend in backends():
         with fresh_database(backend) as url:
-            server = start_server(url, worker=args.with_worker)
+            server = start_server(url, worker=args.with_worker, workers=args.workers)
             try:
                 run_wrk(server.base_url, server.key, 2, args.connections)  # warm-up
                 rate, errors, p99 = run_wrk(
@@ -76,7 +77,7 @@ def main() -> None:
                 )
             finally:
                 server.stop()
-        mode = "with dispatcher" if args.with_worker else "API only"
+        mode = ("with dispatcher" if args.with_worker else "API only") + f", workers={args.workers}"
         print(
             f"single POST  {backend:10s} {mode:15s} {rate:8.0f} msg/s accepted  "
             f"p99 {p99}  errors {errors}"

@@ -11,11 +11,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvloop
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.table import Table
 
 from smsbridge.config import Settings, load_settings
 from smsbridge.core.errors import SmsBridgeError
+from smsbridge.runtime import tune_gc
 
 T = TypeVar("T")
 
@@ -28,7 +30,7 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 _state: dict[str, Any] = {}
 
@@ -52,7 +54,7 @@ def main_options(config: ConfigOption = None) -> None:
 def settings(**overrides: Any) -> Settings:
     try:
         return load_settings(_state.get("config"), **overrides)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, SettingsError) as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
 
@@ -74,15 +76,6 @@ async def _migrated(cfg: Settings) -> None:
     await upgrade(cfg.database_url)
 
 
-def tune_gc() -> None:
-    """Collect young objects less often: requests allocate many short-lived dicts, and the
-    default threshold (700) makes the cyclic collector a large share of bulk ingest."""
-    import gc
-
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on [127.0.0.1]")] = None,
@@ -90,27 +83,42 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Serve the API only; run dispatchers elsewhere.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="HTTP worker processes sharing the port [1]; each also dispatches."),
+    ] = None,
 ) -> None:
     """Start the HTTP API (and, unless --no-worker, the dispatcher)."""
+    import os
+
     import uvicorn
 
     from smsbridge.api.app import create_app
 
     cfg = settings()
-    tune_gc()
-    application = create_app(cfg, dispatch=not no_worker)
     logging.basicConfig(
         level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        application,
-        host=host or cfg.host,
-        port=port or cfg.port,
-        log_level=cfg.log_level.lower(),
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-    )
+    count = workers or cfg.workers
+    options: dict[str, Any] = {
+        "host": host or cfg.host,
+        "port": port or cfg.port,
+        "log_level": cfg.log_level.lower(),
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+    }
+    if count == 1:
+        tune_gc()
+        uvicorn.run(create_app(cfg, dispatch=not no_worker and cfg.dispatch), **options)
+        return
+    # Several processes: migrate once here, then let each worker build the app from the
+    # same environment.
+    run(lambda: _migrated(cfg))
+    os.environ["SMSBRIDGE_MIGRATE_ON_START"] = "false"
+    if no_worker:
+        os.environ["SMSBRIDGE_DISPATCH"] = "false"
+    uvicorn.run("smsbridge.api.app:create_app_from_env", factory=True, workers=count, **options)
 
 
 @app.command()

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from smsbridge.core.encoding import Language
 
 DEFAULT_DATABASE_URL = "sqlite:///smsbridge.db"
 
@@ -29,11 +32,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     log_level: str = "info"
+    workers: int = Field(1, ge=1, le=64, description="HTTP worker processes for `serve`")
+    dispatch: bool = Field(True, description="Run a dispatcher inside `serve`")
+    migrate_on_start: bool = Field(True, description="Bring the schema up to date at start")
 
     default_region: str | None = Field(
         None, description="ISO 3166 country used for national numbers such as 0171...; e.g. DE"
     )
     default_sender: str | None = None
+    national_languages: Annotated[list[Language], NoDecode] = Field(
+        default_factory=list,
+        description="National shift tables (TS 23.038) allowed for accounts without their own "
+        "choice: turkish, spanish, portuguese (comma-separated)",
+    )
     default_ttl_seconds: int = Field(172_800, ge=1, description="Validity of a message: 48 h")
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_batch_messages: int = Field(10_000, ge=1)
@@ -62,7 +73,7 @@ class Settings(BaseSettings):
     simulator_journal: str | None = Field(
         None, description="Append every simulated send to this JSON-lines file (for tests)"
     )
-    simulator_outcomes: dict[str, float] = Field(
+    simulator_outcomes: Annotated[dict[str, float], NoDecode] = Field(
         default_factory=lambda: {"delivered": 1.0},
         description="Mix of final reports, e.g. delivered=0.9,failed=0.05,expired=0.05",
     )
@@ -84,6 +95,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown outcomes {sorted(unknown)}; use {sorted(allowed)}")
         if not value or sum(value.values()) <= 0:
             raise ValueError("give at least one outcome with a positive weight")
+        return value
+
+    @field_validator("national_languages", mode="before")
+    @classmethod
+    def _parse_languages(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip().lower() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("default_region")

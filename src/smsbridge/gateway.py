@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from smsbridge.config import Settings
+from smsbridge.connectors.base import Connector
 from smsbridge.connectors.registry import build_connectors
 from smsbridge.core.ids import IdGenerator
 from smsbridge.dispatch.dispatcher import Dispatcher
@@ -53,14 +54,22 @@ class Gateway:
         if self.dispatcher is not None:
             self.dispatcher.notify()
 
-    async def start(self, *, dispatch: bool, migrate: bool = True) -> None:
+    async def start(
+        self,
+        *,
+        dispatch: bool,
+        migrate: bool = True,
+        connectors: dict[str, Connector] | None = None,
+    ) -> None:
+        """Open the database and, with ``dispatch``, start a dispatcher over ``connectors``
+        (default: the channels the settings configure)."""
         if migrate:
             await upgrade(self.settings.database_url)
         async with self.db.write() as conn:
             self.ids.node = await allocate_node(conn)
         self.ingest.start()
         if dispatch:
-            connectors = build_connectors(self.settings)
+            connectors = connectors or build_connectors(self.settings)
             router = Router(connectors, self.settings.channel)
             self.dispatcher = Dispatcher(self.db, router, self.settings, ReportWriter(self.db))
             await self.dispatcher.start()

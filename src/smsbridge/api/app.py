@@ -23,12 +23,13 @@ fix it.
 """
 
 
-def create_app(settings: Settings, *, dispatch: bool = True) -> FastAPI:
+def create_app(settings: Settings, *, dispatch: bool | None = None) -> FastAPI:
     gateway = Gateway(settings)
+    run_dispatcher = settings.dispatch if dispatch is None else dispatch
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await gateway.start(dispatch=dispatch)
+        await gateway.start(dispatch=run_dispatcher, migrate=settings.migrate_on_start)
         try:
             yield
         finally:
@@ -60,3 +61,13 @@ def create_app(settings: Settings, *, dispatch: bool = True) -> FastAPI:
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for worker processes started by ``smsbridge serve --workers N``: settings come
+    from the environment (and ``SMSBRIDGE_CONFIG``), as in the parent."""
+    from smsbridge.config import load_settings
+    from smsbridge.runtime import tune_gc
+
+    tune_gc()
+    return create_app(load_settings())

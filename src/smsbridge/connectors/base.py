@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from smsbridge.core.encoding import Encoding
+from smsbridge.core.encoding import Encoding, Language
 from smsbridge.core.message import Status
 
 
@@ -30,6 +30,9 @@ class OutboundSms:
     priority: int
     attempt: int
     expires_at: int | None  # unix microseconds
+    # National shift tables of a GSM 7-bit text (their UDH elements go with every part).
+    locking_shift: Language | None = None
+    single_shift: Language | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,14 @@ _NLI: Final[dict[Language, int]] = {
 }
 
 
+def parse_languages(value: str | None) -> tuple[Language, ...]:
+    """``"turkish,spanish"`` -> (Language.TURKISH, Language.SPANISH); unknown names are ignored."""
+    if not value:
+        return ()
+    known = {language.value for language in Language}
+    return tuple(Language(v) for v in (p.strip().lower() for p in value.split(",")) if v in known)
+
+
 class EncodingError(ValueError):
     """A text that cannot be sent as asked.
 

@@ -17,7 +17,7 @@ import uuid
 
 from smsbridge.config import Settings
 from smsbridge.connectors.base import Connector, OutboundSms
-from smsbridge.core.encoding import Encoding, segment
+from smsbridge.core.encoding import Encoding, parse_languages, segment
 from smsbridge.core.errors import SendError
 from smsbridge.core.message import Status
 from smsbridge.dispatch.reports import ReportWriter
@@ -245,7 +245,12 @@ class Dispatcher:
 
 def _outbound(item: outbox.Claimed, message: outbox.Row) -> OutboundSms:
     encoding = Encoding(message["encoding"])
-    seg = segment(message["text"], encoding.value, max_parts=255)
+    seg = segment(
+        message["text"],
+        encoding.value,
+        languages=parse_languages(message["languages"]),
+        max_parts=255,
+    )
     return OutboundSms(
         recipient_id=item.id,
         message_id=item.message_id,
@@ -259,4 +264,6 @@ def _outbound(item: outbox.Claimed, message: outbox.Row) -> OutboundSms:
         priority=item.priority,
         attempt=item.attempts,
         expires_at=item.expires_at,
+        locking_shift=seg.locking_shift,
+        single_shift=seg.single_shift,
     )

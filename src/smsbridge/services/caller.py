@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smsbridge.core.encoding import Language
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -11,3 +13,4 @@ class Caller:
     key_id: int | None
     default_region: str | None = None
     default_sender: str | None = None
+    national_languages: tuple[Language, ...] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
+from smsbridge.core.encoding import parse_languages
 from smsbridge.core.errors import NotFound, Unauthorized
 from smsbridge.services.caller import Caller
 from smsbridge.store import keys as repo
@@ -70,7 +71,11 @@ class KeyService:
             caller = None
             if record is not None and record.revoked_at is None:
                 caller = Caller(
-                    record.account_id, record.id, record.default_region, record.default_sender
+                    record.account_id,
+                    record.id,
+                    record.default_region,
+                    record.default_sender,
+                    parse_languages(record.national_languages),
                 )
             if len(self._cache) > 10_000:
                 self._cache.clear()

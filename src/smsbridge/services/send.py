@@ -103,7 +103,10 @@ class SendService:
                 code="too_many_recipients",
             )
         try:
-            seg = segment(req.text, req.encoding, max_parts=self.settings.max_parts)
+            languages = caller.national_languages or tuple(self.settings.national_languages)
+            seg = segment(
+                req.text, req.encoding, languages=languages, max_parts=self.settings.max_parts
+            )
         except EncodingError as exc:
             raise ValidationFailed(exc.message, code=exc.code) from None
         sender = req.sender if req.sender is not None else caller.default_sender
@@ -198,6 +201,7 @@ class SendService:
                 req.text,
                 sender,
                 seg.encoding.value,
+                ",".join(languages) if seg.locking_shift or seg.single_shift else None,
                 seg.part_count,
                 random.getrandbits(8),
                 priority,

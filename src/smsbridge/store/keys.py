@@ -28,6 +28,7 @@ class KeyRecord:
     revoked_at: int | None
     default_region: str | None
     default_sender: str | None
+    national_languages: str | None
 
 
 def _select() -> Select[Any]:
@@ -41,6 +42,7 @@ def _select() -> Select[Any]:
         api_keys.c.revoked_at,
         accounts.c.default_region,
         accounts.c.default_sender,
+        accounts.c.national_languages,
     ).join(accounts, accounts.c.id == api_keys.c.account_id)
 
 

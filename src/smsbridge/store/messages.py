@@ -37,9 +37,9 @@ class NewMessages:
 
 
 MESSAGE_COLUMNS = (
-    "id", "account_id", "text", "sender", "encoding", "parts", "concat_ref", "priority",
-    "flash", "test", "foreign_id", "label", "recipient_count", "created_at", "send_at",
-    "expires_at",
+    "id", "account_id", "text", "sender", "encoding", "languages", "parts", "concat_ref",
+    "priority", "flash", "test", "foreign_id", "label", "recipient_count", "created_at",
+    "send_at", "expires_at",
 )  # fmt: skip
 RECIPIENT_COLUMNS = (
     "id", "message_id", "account_id", "position", "to_number", "status", "error_code",

@@ -25,8 +25,10 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# Auto-incremented surrogate keys must be INTEGER on SQLite to alias the rowid.
+# Keys are INTEGER on SQLite so that they alias the rowid (a BIGINT key would need a separate
+# unique index); SQLite integers are 64-bit either way.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
+Id = AutoId
 
 accounts = Table(
     "accounts",
@@ -35,6 +37,8 @@ accounts = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("default_region", String(2)),
     Column("default_sender", String(16)),
+    # National shift tables the account allows, comma-separated (e.g. "turkish").
+    Column("national_languages", String(64)),
     Column("created_at", BigInteger, nullable=False),
 )
 
@@ -61,11 +65,13 @@ id_nodes = Table(
 messages = Table(
     "messages",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", Id, primary_key=True, autoincrement=False),
     Column("account_id", ForeignKey("accounts.id"), nullable=False),
     Column("text", Text, nullable=False),
     Column("sender", String(16)),
     Column("encoding", String(8), nullable=False),
+    # National shift tables the text was segmented with (comma-separated), if any.
+    Column("languages", String(64)),
     Column("parts", SmallInteger, nullable=False),
     Column("concat_ref", SmallInteger, nullable=False),
     Column("priority", SmallInteger, nullable=False),
@@ -98,8 +104,8 @@ messages = Table(
 recipients = Table(
     "recipients",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("message_id", ForeignKey("messages.id"), nullable=False, index=True),
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("message_id", BigInteger, ForeignKey("messages.id"), nullable=False, index=True),
     Column("account_id", BigInteger, nullable=False),
     Column("position", Integer, nullable=False),
     Column("to_number", String(32), nullable=False),

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from smsbridge.core.encoding import concat_udh, segment
+from smsbridge.core.encoding import (
+    Segmentation,
+    build_udh,
+    concat_ie,
+    national_udh,
+    parse_languages,
+    segment,
+)
 from smsbridge.core.message import Status, summarize
 from smsbridge.services.send import AcceptedMessage
 from smsbridge.store.messages import MessageRecord, Row
@@ -98,15 +105,18 @@ def listed(row: Row, rcpts: list[Row]) -> dict[str, Any]:
 def detailed(record: MessageRecord) -> dict[str, Any]:
     row = record.message
     out = _message_head(row, record.recipients)
-    seg = segment(row["text"], row["encoding"], max_parts=255)
+    seg = segment(
+        row["text"], row["encoding"], languages=parse_languages(row["languages"]), max_parts=255
+    )
     out["concat_ref"] = row["concat_ref"]
+    out["national_shift"] = (
+        {"locking": seg.locking_shift, "single": seg.single_shift} if row["languages"] else None
+    )
     out["segments"] = [
         {
             "seq": seq,
             "text": text,
-            "udh": concat_udh(row["concat_ref"], seg.part_count, seq).hex()
-            if seg.part_count > 1
-            else None,
+            "udh": _udh(seg, row["concat_ref"], seq),
         }
         for seq, text in enumerate(seg.parts, start=1)
     ]
@@ -144,3 +154,10 @@ def detailed(record: MessageRecord) -> dict[str, Any]:
         recipients.append(item)
     out["recipients"] = recipients
     return out
+
+
+def _udh(seg: Segmentation, reference: int, seq: int) -> str | None:
+    """The user data header each part carries: concatenation and national shift elements."""
+    concat = concat_ie(reference, seg.part_count, seq) if seg.part_count > 1 else b""
+    national = national_udh(seg.locking_shift, seg.single_shift)
+    return build_udh(concat + national).hex() if concat or national else None

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("default_region", sa.String(length=2), nullable=True),
         sa.Column("default_sender", sa.String(length=16), nullable=True),
+        sa.Column("national_languages", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
@@ -126,13 +127,19 @@ def upgrade() -> None:
 
     op.create_table(
         "messages",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column(
             "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("sender", sa.String(length=16), nullable=True),
         sa.Column("encoding", sa.String(length=8), nullable=False),
+        sa.Column("languages", sa.String(length=64), nullable=True),
         sa.Column("parts", sa.SmallInteger(), nullable=False),
         sa.Column("concat_ref", sa.SmallInteger(), nullable=False),
         sa.Column("priority", sa.SmallInteger(), nullable=False),
@@ -169,7 +176,12 @@ def upgrade() -> None:
 
     op.create_table(
         "recipients",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("message_id", sa.BigInteger(), nullable=False),
         sa.Column("account_id", sa.BigInteger(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
