@@ -18,6 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+# Plan every statement with the table sizes of the moment. The outbox tables grow from empty
+# at a great pace; a generic plan cached while a table was tiny (a sequential scan) stays in use
+# when it holds millions of rows.
+PG_CONNECT_ARGS = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
+
 
 def now_us() -> int:
     return time.time_ns() // 1000
@@ -69,7 +74,11 @@ class Database:
                 )
         else:
             self.writer = create_async_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args=PG_CONNECT_ARGS,
             )
             self.reader = self.writer
 
@@ -79,7 +88,11 @@ class Database:
         db = cls.__new__(cls)
         db.url = async_url(url)
         db.is_sqlite = db.url.startswith("sqlite")
-        engine = create_async_engine(db.url, poolclass=NullPool)
+        engine = create_async_engine(
+            db.url,
+            poolclass=NullPool,
+            connect_args={} if db.is_sqlite else PG_CONNECT_ARGS,
+        )
         if db.is_sqlite:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(
