@@ -50,7 +50,10 @@ class MessageIn(BaseModel):
     @classmethod
     def _unix_seconds(cls, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
+            try:
+                return datetime.fromtimestamp(value, UTC)
+            except (OverflowError, OSError, ValueError):
+                raise ValueError("send_at is not a valid unix time in seconds") from None
         return value
 
     def to_request(self) -> SendRequest:
