@@ -6,7 +6,9 @@ requests into one transaction).
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -226,24 +228,40 @@ class SendService:
         self, caller: Caller, items: list[SendRequest | SmsBridgeError]
     ) -> tuple[list[AcceptedMessage], list[BatchError]]:
         """Accept the valid items in one transaction; report the others by index."""
-        accepted: list[AcceptedMessage] = []
-        errors: list[BatchError] = []
-        combined = NewMessages()
+        staged = self.stage_batch(caller, items)
+        await self.commit(staged)
+        return staged.accepted, staged.errors
+
+    def stage_batch(self, caller: Caller, items: list[SendRequest | SmsBridgeError]) -> StagedBatch:
+        """Validate and build the rows of a batch without writing them yet."""
+        staged = StagedBatch()
         now = now_us()
         for index, item in enumerate(items):
             if isinstance(item, SmsBridgeError):
-                errors.append(BatchError(index, item))
+                staged.errors.append(BatchError(index, item))
                 continue
             try:
                 message, rows = self.prepare(caller, item, now)
             except SmsBridgeError as exc:
-                errors.append(BatchError(index, exc))
+                staged.errors.append(BatchError(index, exc))
                 continue
-            accepted.append(message)
-            combined.extend(rows)
-        if combined.messages:
-            await self.ingest.submit(combined)
-        return accepted, errors
+            staged.accepted.append(message)
+            staged.rows.extend(rows)
+        return staged
+
+    def commit(self, staged: StagedBatch) -> Awaitable[None]:
+        """Start writing a staged batch; the messages are accepted once this resolves. The
+        caller may do other work (e.g. render the reply) while the database writes."""
+        if not staged.rows.messages:
+            return asyncio.sleep(0)
+        return self.ingest.submit_or_flush(staged.rows)
+
+
+@dataclass(slots=True)
+class StagedBatch:
+    accepted: list[AcceptedMessage] = field(default_factory=list)
+    errors: list[BatchError] = field(default_factory=list)
+    rows: NewMessages = field(default_factory=NewMessages)
 
 
 def _split_targets(to: list[str]) -> list[str]:

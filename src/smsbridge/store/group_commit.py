@@ -56,6 +56,13 @@ class GroupCommitter(Generic[T]):
         self._queue.put_nowait((item, future))
         return future
 
+    def submit_or_flush(self, item: T) -> Awaitable[None]:
+        """Queue ``item`` now (or, when not running, start writing it) and return what to
+        await for its commit."""
+        if self._task is None:
+            return asyncio.ensure_future(self._flush([item]))
+        return self.submit_nowait(item)
+
     async def submit(self, item: T) -> None:
         if self._task is None:
             # Not running (e.g. a CLI command): write directly.

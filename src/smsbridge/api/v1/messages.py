@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -121,16 +122,23 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
             "The batch is empty; put messages in `messages`.", code="batch_empty"
         )
     items: list[SendRequest | SmsBridgeError] = _validate_items(raw_items)
-    accepted, errors = await gw.send.send_batch(caller, items)
-    return _json(
-        {
-            "messages": [render.accepted(m) for m in accepted],
-            "errors": [
-                {"index": e.index, "code": e.error.code, "message": e.error.message} for e in errors
-            ],
-        },
-        202,
-    )
+    staged = gw.send.stage_batch(caller, items)
+    committed = gw.send.commit(staged)
+    # Render the reply while the database writes, yielding now and then so the write
+    # proceeds; it is sent only once the batch is committed.
+    rendered: list[dict[str, Any]] = []
+    for start in range(0, len(staged.accepted), 1000):
+        await asyncio.sleep(0)
+        rendered.extend(render.accepted_many(staged.accepted[start : start + 1000]))
+    body = {
+        "messages": rendered,
+        "errors": [
+            {"index": e.index, "code": e.error.code, "message": e.error.message}
+            for e in staged.errors
+        ],
+    }
+    await committed
+    return _json(body, 202)
 
 
 def _validate_items(raw_items: list[Any]) -> list[SendRequest | SmsBridgeError]:

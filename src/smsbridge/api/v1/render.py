@@ -38,6 +38,10 @@ def _error(code: str | None, message: str | None) -> dict[str, Any] | None:
     return {"code": code, "message": message or code}
 
 
+def accepted_many(msgs: list[AcceptedMessage]) -> list[dict[str, Any]]:
+    return [accepted(m) for m in msgs]
+
+
 def accepted(msg: AcceptedMessage) -> dict[str, Any]:
     recipients: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
