@@ -102,7 +102,7 @@ class Dispatcher:
             return 1
         now = now_us()
         lease_until = now + int(self.settings.lease_seconds * 1_000_000)
-        async with self.db.write() as conn:
+        async with self.db.write(fresh_plans=True) as conn:
             claimed = await outbox.claim(
                 conn,
                 now=now,
@@ -200,7 +200,7 @@ class Dispatcher:
         )
 
     async def _record(self, outcomes: list[outbox.Outcome]) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(fresh_plans=True) as conn:
             await outbox.record_outcomes(conn, outcomes, self.worker)
         if any(o.status is Status.QUEUED for o in outcomes):
             self.wake.set()
@@ -214,7 +214,7 @@ class Dispatcher:
                 async with self.db.read() as conn:
                     waiting = await outbox.has_orphans(conn)
                 if waiting:
-                    async with self.db.write() as conn:
+                    async with self.db.write(fresh_plans=True) as conn:
                         await outbox.adopt_waiting_orphans(conn)
                 if loop.time() >= next_poll:
                     next_poll = loop.time() + poll_every

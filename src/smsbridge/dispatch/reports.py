@@ -32,5 +32,5 @@ class ReportWriter:
 
     async def _flush(self, batches: list[list[outbox.Report]]) -> None:
         reports = [report for batch in batches for report in batch]
-        async with self.db.write() as conn:
+        async with self.db.write(fresh_plans=True) as conn:
             self.applied += await outbox.apply_reports(conn, reports)

@@ -18,11 +18,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-# Plan every statement with the table sizes of the moment. The outbox tables grow from empty
-# at a great pace; a generic plan cached while a table was tiny (a sequential scan) stays in use
-# when it holds millions of rows.
-PG_CONNECT_ARGS = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
-
 
 def now_us() -> int:
     return time.time_ns() // 1000
@@ -79,7 +74,6 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=True,
-                connect_args=PG_CONNECT_ARGS,
             )
             self.reader = self.writer
 
@@ -89,11 +83,7 @@ class Database:
         db = cls.__new__(cls)
         db.url = async_url(url)
         db.is_sqlite = db.url.startswith("sqlite")
-        engine = create_async_engine(
-            db.url,
-            poolclass=NullPool,
-            connect_args={} if db.is_sqlite else PG_CONNECT_ARGS,
-        )
+        engine = create_async_engine(db.url, poolclass=NullPool)
         if db.is_sqlite:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(
@@ -103,9 +93,17 @@ class Database:
         return db
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits on success and rolls back on any error."""
+    async def write(self, *, fresh_plans: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits on success and rolls back on any error.
+
+        ``fresh_plans`` (PostgreSQL): plan each statement with the table sizes of the moment.
+        The outbox tables grow from empty at a great pace, and a generic plan cached while a
+        table was tiny (a sequential scan) would stay in use once it holds millions of rows.
+        Lookups of the dispatcher ask for it; bulk inserts do not need it.
+        """
         async with self.writer.begin() as conn:
+            if fresh_plans and not self.is_sqlite:
+                await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
             yield conn
 
     @asynccontextmanager
