@@ -60,20 +60,23 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0)
-            self.reader = create_async_engine(self.url, pool_size=4, max_overflow=4)
-            for engine, begin in ((self.writer, "BEGIN IMMEDIATE"), (self.reader, "BEGIN")):
-                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-                event.listen(
-                    engine.sync_engine,
-                    "begin",
-                    lambda conn, stmt=begin: conn.exec_driver_sql(stmt),
-                )
+            event.listen(self.writer.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(
+                self.writer.sync_engine,
+                "begin",
+                lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"),
+            )
+            # Reads run in autocommit: each SELECT sees the latest commit, and a read costs
+            # no BEGIN/ROLLBACK round trips through the driver's thread.
+            self.reader = create_async_engine(
+                self.url, pool_size=8, max_overflow=8, pool_reset_on_return=None
+            )
+            event.listen(self.reader.sync_engine, "connect", _sqlite_pragmas)
         else:
+            # No pre-ping (a round trip per checkout); connections are recycled hourly and
+            # a broken one fails its transaction, which callers retry.
             self.writer = create_async_engine(
-                self.url,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=True,
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600
             )
             self.reader = self.writer
 
