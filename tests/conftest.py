@@ -149,7 +149,7 @@ async def live_factory() -> AsyncIterator[Any]:
     async def factory(database_url: str, *, dispatch: bool = True, **overrides: Any) -> Live:
         settings = make_settings(database_url, **overrides)
         server, task, base_url, gateway = await start_server(settings, dispatch=dispatch)
-        _, key = await gateway.keys.create(name="tests")
+        key = (await gateway.keys.create(name="tests")).key
         client = httpx.AsyncClient(base_url=base_url, timeout=30)
         running.append((server, task, client))
         return Live(base_url, gateway, client, key)

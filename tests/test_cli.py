@@ -11,7 +11,8 @@ import pytest
 
 COMMANDS = [
     [], ["serve"], ["worker"], ["migrate"], ["send"], ["keys"], ["keys", "create"],
-    ["keys", "list"], ["keys", "revoke"],
+    ["keys", "list"], ["keys", "revoke"], ["accounts"], ["accounts", "create"],
+    ["accounts", "list"], ["accounts", "show"], ["accounts", "suspend"], ["accounts", "resume"],
 ]  # fmt: skip
 
 
@@ -88,3 +89,38 @@ def test_bad_configuration_is_explained(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     prod = smsbridge("migrate", env={"SMSBRIDGE_ENVIRONMENT": "production"}, check=False)
     assert prod.returncode == 2 and "SMSBRIDGE_DATABASE_URL must be set" in prod.stderr
+
+
+def test_accounts_and_key_options(env: dict[str, str]) -> None:
+    created = subprocess.run(
+        [sys.executable, "-m", "smsbridge", "accounts", "create", "acme", "--email",
+         "ops@acme.example", "--password-stdin", "--region", "at", "--timezone", "Europe/Vienna"],
+        input="correct horse battery\n", env={**os.environ, **env}, capture_output=True,
+        text=True, check=True,
+    )  # fmt: skip
+    assert "account acme created" in created.stdout
+    listing = smsbridge("accounts", "list", env=env).stdout
+    assert "acme" in listing and "ops@acme.example" in listing and "AT" in listing
+    shown = smsbridge("accounts", "show", "acme", env=env).stdout
+    assert "Europe/Vienna" in shown and "active" in shown
+    dup = smsbridge("accounts", "create", "acme", env=env, check=False)
+    assert dup.returncode == 1 and "account_exists" in dup.stderr
+    smsbridge("accounts", "suspend", "acme", env=env)
+    assert "suspended" in smsbridge("accounts", "show", "acme", env=env).stdout
+    smsbridge("accounts", "resume", "acme", env=env)
+    out = smsbridge(
+        "keys", "create", "--account", "acme", "--name", "signed", "--scopes",
+        "messages:send,messages:read", "--expires", "30d", "--ip-allow", "10.0.0.0/8",
+        "--require-signature", env=env,
+    ).stdout.splitlines()  # fmt: skip
+    assert len(out) == 2 and out[0].startswith("sb_") and len(out[1]) == 64
+    listing = smsbridge("keys", "list", "--account", "acme", env=env).stdout
+    assert "messages:send,messages:read" in listing and "signed" in listing
+    bad = smsbridge("keys", "create", "--scopes", "everything", env=env, check=False)
+    assert bad.returncode == 1 and "unknown_scope" in bad.stderr
+    bad = smsbridge("keys", "create", "--expires", "soon", env=env, check=False)
+    assert bad.returncode == 1 and "invalid_expiry" in bad.stderr
+    bad = smsbridge("keys", "create", "--ip-allow", "300.1.1.1", env=env, check=False)
+    assert bad.returncode == 1 and "invalid_ip_allow" in bad.stderr
+    bad = smsbridge("keys", "create", "--account", "nobody", env=env, check=False)
+    assert bad.returncode == 1 and "account_not_found" in bad.stderr

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -18,6 +20,7 @@ from rich.table import Table
 from smsbridge.config import Settings, load_settings
 from smsbridge.core.errors import SmsBridgeError
 from smsbridge.runtime import tune_gc
+from smsbridge.store.db import now_us
 
 T = TypeVar("T")
 
@@ -29,6 +32,10 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+accounts_app = typer.Typer(
+    help="Create, list, show, suspend and resume accounts.", no_args_is_help=True
+)
+app.add_typer(accounts_app, name="accounts")
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -198,72 +205,189 @@ def send(
     run(main)
 
 
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Option("--name", "-n", help="A label for the key")] = "default",
-) -> None:
-    """Create an API key and print it (only the key, on stdout). It is shown only once."""
+@asynccontextmanager
+async def _services(cfg: Settings) -> AsyncIterator[tuple[Any, Any]]:
+    """Key and account services over a short-lived connection (migrating first)."""
+    from smsbridge.services.accounts import AccountService
     from smsbridge.services.keys import KeyService
     from smsbridge.store.db import Database
 
+    await _migrated(cfg)
+    db = Database.unpooled(cfg.database_url)
+    keys = KeyService(db)
+    try:
+        yield keys, AccountService(db, keys)
+    finally:
+        await db.dispose()
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option("--account", "-a", help="Owning account")] = "default",
+    name: Annotated[str, typer.Option("--name", "-n", help="A label for the key")] = "default",
+    scopes: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated scopes [every scope but admin], e.g. messages:send"),
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option(help="Lifetime (30d, 12h) or ISO time; default: never")
+    ] = None,
+    ip_allow: Annotated[
+        str | None, typer.Option(help="Comma-separated CIDRs the key may be used from")
+    ] = None,
+    require_signature: Annotated[
+        bool,
+        typer.Option(
+            "--require-signature", help="Requests must be signed; prints the secret on line 2"
+        ),
+    ] = False,
+) -> None:
+    """Create an API key and print it (only the key, on stdout). It is shown only once."""
     cfg = settings()
 
-    async def main() -> str:
-        await _migrated(cfg)
-        db = Database.unpooled(cfg.database_url)
-        try:
-            _, key = await KeyService(db).create(name=name)
-        finally:
-            await db.dispose()
-        return key
+    async def main() -> Any:
+        async with _services(cfg) as (keys, _):
+            return await keys.create(
+                account=account, name=name, scopes=scopes, expires=expires, ip_allow=ip_allow,
+                require_signature=require_signature,
+            )  # fmt: skip
 
-    key = run(main)
-    typer.echo(key)
+    created = run(main)
+    typer.echo(created.key)
+    if created.signing_secret:
+        typer.echo(created.signing_secret)
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Only this account")
+    ] = None,
+) -> None:
     """List API keys, one per line, id first (the keys themselves are never shown)."""
     from smsbridge.api.v1.render import iso
-    from smsbridge.services.keys import KeyService
-    from smsbridge.store.db import Database
 
     cfg = settings()
 
     async def main() -> list[Any]:
-        await _migrated(cfg)
-        db = Database.unpooled(cfg.database_url)
-        try:
-            return await KeyService(db).list()
-        finally:
-            await db.dispose()
+        async with _services(cfg) as (keys, _):
+            result: list[Any] = await keys.list(account)
+            return result
 
     records = run(main)
-    table = Table("id", "name", "account", "prefix", "created", "state", box=None)
+    table = Table("id", "name", "account", "prefix", "scopes", "expires", "state", box=None)
+    now = now_us()
     for r in records:
-        state = "revoked " + (iso(r.revoked_at) or "") if r.revoked_at else "active"
-        table.add_row(str(r.id), r.name, r.account_name, r.prefix + "…", iso(r.created_at), state)
+        if r.revoked_at:
+            state = "revoked"
+        elif r.expires_at is not None and r.expires_at <= now:
+            state = "expired"
+        else:
+            state = "active"
+        table.add_row(
+            str(r.id), r.name, r.account_name, r.prefix + "…", r.scopes or "(default)",
+            iso(r.expires_at) or "never", state,
+        )  # fmt: skip
     out.print(table)
 
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id from `keys list`")]) -> None:
     """Revoke a key; requests with it are refused from then on."""
-    from smsbridge.services.keys import KeyService
-    from smsbridge.store.db import Database
-
     cfg = settings()
 
     async def main() -> None:
-        await _migrated(cfg)
-        db = Database.unpooled(cfg.database_url)
-        try:
-            await KeyService(db).revoke(key_id)
-        finally:
-            await db.dispose()
+        async with _services(cfg) as (keys, _):
+            await keys.revoke(key_id)
 
     run(main)
     err.print(f"key {key_id} revoked")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: Annotated[str, typer.Argument(help="Account name, e.g. acme")],
+    email: Annotated[str | None, typer.Option(help="Login email")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the login password from stdin")
+    ] = False,
+    region: Annotated[str | None, typer.Option(help="Default number region, e.g. DE")] = None,
+    sender: Annotated[str | None, typer.Option("--from", help="Default sender id")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
+) -> None:
+    """Create an account."""
+    cfg = settings()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+
+    async def main() -> Any:
+        async with _services(cfg) as (_, accounts):
+            return await accounts.create(
+                name, email=email, password=password, region=region, sender=sender,
+                timezone=timezone,
+            )  # fmt: skip
+
+    record = run(main)
+    out.print(f"account {record.name} created (id {record.id})")
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """List accounts, one per line."""
+    cfg = settings()
+
+    async def main() -> list[Any]:
+        async with _services(cfg) as (_, accounts):
+            result: list[Any] = await accounts.list()
+            return result
+
+    table = Table("id", "name", "email", "status", "region", "timezone", box=None)
+    for r in run(main):
+        table.add_row(str(r.id), r.name, r.email or "", r.status, r.default_region or "",
+                      r.timezone)  # fmt: skip
+    out.print(table)
+
+
+@accounts_app.command("show")
+def accounts_show(name: Annotated[str, typer.Argument(help="Account name")]) -> None:
+    """Show one account."""
+    from smsbridge.api.v1.render import iso
+
+    cfg = settings()
+
+    async def main() -> Any:
+        async with _services(cfg) as (_, accounts):
+            return await accounts.get(name)
+
+    r = run(main)
+    for label, value in (
+        ("id", r.id), ("name", r.name), ("email", r.email), ("status", r.status),
+        ("region", r.default_region), ("sender", r.default_sender), ("timezone", r.timezone),
+        ("created", iso(r.created_at)),
+    ):  # fmt: skip
+        out.print(f"{label:10s} {value if value is not None else ''}")
+
+
+def _set_status(name: str, status: str) -> None:
+    cfg = settings()
+
+    async def main() -> Any:
+        async with _services(cfg) as (_, accounts):
+            return await accounts.set_status(name, status)
+
+    record = run(main)
+    err.print(f"account {record.name} is {record.status}")
+
+
+@accounts_app.command("suspend")
+def accounts_suspend(name: Annotated[str, typer.Argument(help="Account name")]) -> None:
+    """Suspend an account: its keys stop working at once."""
+    _set_status(name, "suspended")
+
+
+@accounts_app.command("resume")
+def accounts_resume(name: Annotated[str, typer.Argument(help="Account name")]) -> None:
+    """Resume a suspended account."""
+    _set_status(name, "active")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from smsbridge.core.ids import IdGenerator
 from smsbridge.dispatch.dispatcher import Dispatcher
 from smsbridge.dispatch.reports import ReportWriter
 from smsbridge.dispatch.router import Router
+from smsbridge.services.accounts import AccountService
 from smsbridge.services.keys import KeyService
 from smsbridge.services.messages import MessageService
 from smsbridge.services.send import SendService
@@ -42,6 +43,7 @@ class Gateway:
         self.send = SendService(settings, self.ids, self.ingest)
         self.messages = MessageService(self.db)
         self.keys = KeyService(self.db, cache_seconds=settings.auth_cache_seconds)
+        self.accounts = AccountService(self.db, self.keys)
 
     async def _insert(self, batch: list[message_store.NewMessages]) -> None:
         combined = message_store.NewMessages()

@@ -64,7 +64,7 @@ async def test_two_workers_share_postgresql_without_duplicates(
     settings = make_settings(pg_database)
     server, task, base_url, gateway = await start_server(settings, dispatch=False)
     try:
-        _, key = await gateway.keys.create(name="workers")
+        key = (await gateway.keys.create(name="workers")).key
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
             for chunk in range(5):
                 items = [

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from smsbridge.core import scopes
 from smsbridge.gateway import Gateway
 from smsbridge.services.caller import Caller
 
@@ -30,15 +31,30 @@ def api_key_from(headers: Mapping[str, str]) -> str | None:
     return headers.get("x-api-key") or None
 
 
-async def caller(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-) -> Caller:
-    key = bearer.credentials if bearer is not None else api_key
+async def authenticate(request: Request, scope: str) -> Caller:
+    """The caller of ``request``, refused unless its key holds ``scope``."""
     gw: Gateway = request.app.state.gateway
-    return await gw.keys.authenticate(key)
+    client = request.client.host if request.client else None
+    found = await gw.keys.authenticate(api_key_from(request.headers), client)
+    found.require(scope)
+    return found
+
+
+def caller_with(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency: the authenticated caller, holding ``scope``."""
+
+    async def dependency(
+        request: Request,
+        _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        _key_doc: Annotated[str | None, Depends(_api_key)],
+    ) -> Caller:
+        return await authenticate(request, scope)
+
+    return dependency
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway)]
-CallerDep = Annotated[Caller, Depends(caller)]
+SendCaller = Annotated[Caller, Depends(caller_with(scopes.MESSAGES_SEND))]
+ReadCaller = Annotated[Caller, Depends(caller_with(scopes.MESSAGES_READ))]
+CancelCaller = Annotated[Caller, Depends(caller_with(scopes.MESSAGES_CANCEL))]
+AdminCaller = Annotated[Caller, Depends(caller_with(scopes.ADMIN))]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smsbridge.core.encoding import Language
+from smsbridge.core.errors import Forbidden
+from smsbridge.core.scopes import ALL
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,3 +16,17 @@ class Caller:
     default_region: str | None = None
     default_sender: str | None = None
     national_languages: tuple[Language, ...] = ()
+    scopes: frozenset[str] = frozenset(ALL)
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(
+                f"This API key lacks the `{scope}` scope. Create a key that has it, e.g. "
+                f"`smsbridge keys create --scopes {scope}`.",
+                code="missing_scope",
+                details={"missing_scope": scope},
+            )
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}" if self.key_id is not None else "cli"

@@ -40,6 +40,12 @@ accounts = Table(
     # National shift tables the account allows, comma-separated (e.g. "turkish").
     Column("national_languages", String(64)),
     Column("created_at", BigInteger, nullable=False),
+    Column("email", String(254)),
+    Column("password_hash", String(200)),
+    # active | suspended: a suspended account's keys stop working at once.
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    UniqueConstraint("email", name="uq_accounts_email"),
 )
 
 api_keys = Table(
@@ -52,6 +58,24 @@ api_keys = Table(
     Column("prefix", String(16), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
+    Column("scopes", Text, nullable=False, server_default=""),  # comma-separated
+    Column("expires_at", BigInteger),
+    Column("ip_allow", Text),  # comma-separated CIDRs; NULL allows every address
+    Column("require_signature", Boolean, nullable=False, server_default=text("false")),
+    # Kept readable: verifying an HMAC needs the secret itself.
+    Column("signing_secret", String(64)),
+)
+
+# Who did what: keys created and revoked, accounts created, suspended and resumed, ...
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("account_id", BigInteger, index=True),
+    Column("actor", String(100), nullable=False),  # "cli", "key:12", ...
+    Column("action", String(64), nullable=False),
+    Column("detail", Text),  # JSON
 )
 
 # Allocates a distinct id-generator node to each process sharing the database.

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 from starlette.routing import Route
 
-from smsbridge.api.deps import CallerDep, GatewayDep, api_key_from
+from smsbridge.api.deps import CancelCaller, GatewayDep, ReadCaller, SendCaller, authenticate
 from smsbridge.api.errors import describe_validation, error_response
 from smsbridge.api.v1 import render
 from smsbridge.api.v1.schemas import (
@@ -23,6 +23,7 @@ from smsbridge.api.v1.schemas import (
     MessageListOut,
     MessageOut,
 )
+from smsbridge.core import scopes
 from smsbridge.core.errors import NotFound, SmsBridgeError, ValidationFailed
 from smsbridge.core.message import Status
 from smsbridge.gateway import Gateway
@@ -60,7 +61,7 @@ def _message_id(raw: str) -> int:
     responses=ERRORS,
     summary="Send a message to one or more recipients",
 )
-async def send_message(body: MessageIn, gw: GatewayDep, caller: CallerDep) -> Response:
+async def send_message(body: MessageIn, gw: GatewayDep, caller: SendCaller) -> Response:
     accepted = await gw.send.send(caller, body.to_request())
     return _json(render.accepted(accepted), 202)
 
@@ -70,7 +71,7 @@ async def send_message_lean(request: Request) -> Response:
     machinery: it is the hottest path of the gateway. Same model, auth, service, rendering and
     error handlers; :func:`send_message` remains its documentation (OpenAPI)."""
     gw: Gateway = request.app.state.gateway
-    caller = await gw.keys.authenticate(api_key_from(request.headers))
+    caller = await authenticate(request, scopes.MESSAGES_SEND)
     try:
         body = MessageIn.model_validate_json(await request.body())
     except ValidationError as exc:
@@ -89,14 +90,14 @@ async def send_message_lean(request: Request) -> Response:
     description="Invalid items are reported in `errors` by index with the reason; the valid "
     "ones are accepted and returned in request order.",
 )
-async def send_batch(body: BatchIn, gw: GatewayDep, caller: CallerDep) -> Response:
+async def send_batch(body: BatchIn, gw: GatewayDep, caller: SendCaller) -> Response:
     return await _accept_batch(gw, caller, body.messages)
 
 
 async def send_batch_lean(request: Request) -> Response:
     """Lean twin of :func:`send_batch` (bulk ingest is a hot path); same rules and errors."""
     gw: Gateway = request.app.state.gateway
-    caller = await gw.keys.authenticate(api_key_from(request.headers))
+    caller = await authenticate(request, scopes.MESSAGES_SEND)
     try:
         body = _batch_adapter.validate_json(await request.body())
     except ValidationError as exc:
@@ -173,7 +174,7 @@ lean_routes = [
 @router.get("", response_model=MessageListOut, responses=ERRORS, summary="List messages")
 async def list_messages(
     gw: GatewayDep,
-    caller: CallerDep,
+    caller: ReadCaller,
     status: Annotated[Status | None, Query(description="Recipient status")] = None,
     to: Annotated[str | None, Query(description="Recipient number (E.164)")] = None,
     label: str | None = None,
@@ -219,7 +220,7 @@ async def list_messages(
     responses={**ERRORS, 404: {"model": ErrorOut}},
     summary="A message with each recipient's status history and its parts",
 )
-async def get_message(message_id: str, gw: GatewayDep, caller: CallerDep) -> Response:
+async def get_message(message_id: str, gw: GatewayDep, caller: ReadCaller) -> Response:
     record = await gw.messages.get(caller, _message_id(message_id))
     return _json(render.detailed(record))
 
@@ -232,7 +233,7 @@ async def get_message(message_id: str, gw: GatewayDep, caller: CallerDep) -> Res
     description="Cancels every recipient still queued or scheduled. 409 when none is left "
     "to cancel.",
 )
-async def cancel_message(message_id: str, gw: GatewayDep, caller: CallerDep) -> Response:
+async def cancel_message(message_id: str, gw: GatewayDep, caller: CancelCaller) -> Response:
     record = await gw.messages.cancel(caller, _message_id(message_id))
     return _json(render.detailed(record))
 

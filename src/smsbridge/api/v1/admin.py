@@ -1,0 +1,148 @@
+"""/api/v1/admin: accounts, their keys and the audit log (keys with the `admin` scope)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from smsbridge.api.deps import AdminCaller, GatewayDep
+from smsbridge.api.v1.render import iso
+from smsbridge.api.v1.schemas import ErrorOut
+from smsbridge.core.errors import NotFound
+from smsbridge.store import audit
+from smsbridge.store.accounts import AccountRecord
+from smsbridge.store.keys import KeyRecord
+
+router = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["admin"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+)
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"examples": [{"name": "acme", "email": "ops@acme.example",
+                                         "region": "DE", "timezone": "Europe/Berlin"}]},
+    )  # fmt: skip
+    name: str = Field(max_length=100)
+    email: str | None = Field(None, max_length=254)
+    password: str | None = Field(None, max_length=200)
+    region: str | None = Field(None, max_length=2)
+    sender: str | None = Field(None, alias="from", max_length=16)
+    timezone: str = Field("UTC", max_length=64)
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "shop", "scopes": "messages:send",
+                                         "expires": "90d", "ip_allow": "203.0.113.0/24"}]},
+    )  # fmt: skip
+    name: str = Field("default", max_length=100)
+    scopes: str | None = Field(None, description="Comma-separated; default every scope but admin")
+    expires: str | None = Field(None, description="30d, 12h, or an ISO 8601 time")
+    ip_allow: str | None = Field(None, description="Comma-separated CIDRs")
+    require_signature: bool = False
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+def _account(r: AccountRecord) -> dict[str, Any]:
+    return {
+        "id": str(r.id), "name": r.name, "email": r.email, "status": r.status,
+        "region": r.default_region, "from": r.default_sender, "timezone": r.timezone,
+        "created_at": iso(r.created_at),
+    }  # fmt: skip
+
+
+def _key(r: KeyRecord) -> dict[str, Any]:
+    return {
+        "id": str(r.id), "name": r.name, "account": r.account_name, "prefix": r.prefix,
+        "scopes": r.scopes.split(",") if r.scopes else None, "expires_at": iso(r.expires_at),
+        "ip_allow": r.ip_allow.split(",") if r.ip_allow else None,
+        "require_signature": bool(r.require_signature), "created_at": iso(r.created_at),
+        "revoked_at": iso(r.revoked_at),
+    }  # fmt: skip
+
+
+@router.get("/accounts", summary="List accounts")
+async def list_accounts(gw: GatewayDep, caller: AdminCaller) -> Response:
+    return _json({"accounts": [_account(r) for r in await gw.accounts.list()]})
+
+
+@router.post("/accounts", status_code=201, summary="Create an account")
+async def create_account(body: AccountIn, gw: GatewayDep, caller: AdminCaller) -> Response:
+    record = await gw.accounts.create(
+        body.name, email=body.email, password=body.password, region=body.region,
+        sender=body.sender, timezone=body.timezone, actor=caller.actor,
+    )  # fmt: skip
+    return _json(_account(record), 201)
+
+
+@router.get("/accounts/{name}", summary="One account")
+async def get_account(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
+    return _json(_account(await gw.accounts.get(name)))
+
+
+@router.post("/accounts/{name}/suspend", summary="Suspend an account: its keys stop working")
+async def suspend(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
+    return _json(_account(await gw.accounts.set_status(name, "suspended", actor=caller.actor)))
+
+
+@router.post("/accounts/{name}/resume", summary="Resume a suspended account")
+async def resume(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
+    return _json(_account(await gw.accounts.set_status(name, "active", actor=caller.actor)))
+
+
+@router.get("/accounts/{name}/keys", summary="An account's keys (never the secrets)")
+async def list_keys(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
+    return _json({"keys": [_key(r) for r in await gw.keys.list(name)]})
+
+
+@router.post("/accounts/{name}/keys", status_code=201, summary="Create a key (shown once)")
+async def create_key(name: str, body: KeyIn, gw: GatewayDep, caller: AdminCaller) -> Response:
+    created = await gw.keys.create(
+        account=name, name=body.name, scopes=body.scopes, expires=body.expires,
+        ip_allow=body.ip_allow, require_signature=body.require_signature, actor=caller.actor,
+    )  # fmt: skip
+    return _json(
+        {"id": str(created.id), "key": created.key, "signing_secret": created.signing_secret}, 201
+    )
+
+
+@router.delete("/keys/{key_id}", summary="Revoke a key")
+async def revoke_key(key_id: str, gw: GatewayDep, caller: AdminCaller) -> Response:
+    if not key_id.isdigit() or len(key_id) > 18:
+        raise NotFound(f"No key {key_id!r}.", code="key_not_found")
+    await gw.keys.revoke(int(key_id), actor=caller.actor)
+    return _json({"id": key_id, "revoked": True})
+
+
+@router.get("/audit", summary="The audit log, newest first")
+async def audit_log(
+    gw: GatewayDep, caller: AdminCaller, account: str | None = None, limit: int = 100
+) -> Response:
+    account_id = (await gw.accounts.get(account)).id if account else None
+    async with gw.db.read() as conn:
+        rows = await audit.entries(conn, account_id=account_id, limit=max(1, min(limit, 1000)))
+    return _json(
+        {
+            "entries": [
+                {**r, "id": str(r["id"]), "at": iso(r["at"]), "account_id": _str(r["account_id"])}
+                for r in rows
+            ]
+        }
+    )
+
+
+def _str(value: int | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,71 @@
+"""Accounts: the tenants of the gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsbridge.store.schema import accounts
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    id: int
+    name: str
+    email: str | None
+    status: str
+    default_region: str | None
+    default_sender: str | None
+    national_languages: str | None
+    timezone: str
+    created_at: int
+
+
+_COLUMNS = (
+    accounts.c.id, accounts.c.name, accounts.c.email, accounts.c.status,
+    accounts.c.default_region, accounts.c.default_sender, accounts.c.national_languages,
+    accounts.c.timezone, accounts.c.created_at,
+)  # fmt: skip
+
+
+async def create_account(
+    conn: AsyncConnection,
+    *,
+    name: str,
+    email: str | None,
+    password_hash: str | None,
+    region: str | None,
+    sender: str | None,
+    timezone: str,
+    now: int,
+) -> int:
+    result = await conn.execute(
+        insert(accounts)
+        .values(
+            name=name, email=email, password_hash=password_hash, default_region=region,
+            default_sender=sender, timezone=timezone, created_at=now, status="active",
+        )
+        .returning(accounts.c.id)
+    )  # fmt: skip
+    return int(result.scalar_one())
+
+
+async def find(conn: AsyncConnection, name: str) -> AccountRecord | None:
+    row = (await conn.execute(select(*_COLUMNS).where(accounts.c.name == name))).first()
+    return AccountRecord(*row) if row else None
+
+
+async def find_by_email(conn: AsyncConnection, email: str) -> AccountRecord | None:
+    row = (await conn.execute(select(*_COLUMNS).where(accounts.c.email == email))).first()
+    return AccountRecord(*row) if row else None
+
+
+async def list_accounts(conn: AsyncConnection) -> list[AccountRecord]:
+    rows = (await conn.execute(select(*_COLUMNS).order_by(accounts.c.id))).all()
+    return [AccountRecord(*row) for row in rows]
+
+
+async def set_status(conn: AsyncConnection, account_id: int, status: str) -> None:
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(status=status))
