@@ -84,6 +84,10 @@ def truncate_pg(url: str) -> None:
         try:
             await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
             await conn.execute("DELETE FROM accounts WHERE name <> 'default'")
+            await conn.execute(
+                "UPDATE accounts SET balance = 0, prepaid = false, price_default = NULL, "
+                "price_high_surcharge = 0, refund_policy = 'unsent', status = 'active'"
+            )
         finally:
             await conn.close()
 

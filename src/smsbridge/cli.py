@@ -20,6 +20,7 @@ from rich.table import Table
 from smsbridge.config import Settings, load_settings
 from smsbridge.core.errors import SmsBridgeError
 from smsbridge.runtime import tune_gc
+from smsbridge.services.billing import BillingService
 from smsbridge.store.db import now_us
 
 T = TypeVar("T")
@@ -165,39 +166,36 @@ def send(
     to: Annotated[list[str], typer.Argument(help="Recipient numbers, e.g. +4917612345678")],
     text: Annotated[str, typer.Option("--text", "-t", help="Message text")],
     sender: Annotated[str | None, typer.Option("--from", "-f", help="Sender id")] = None,
+    account: Annotated[str, typer.Option("--account", "-a", help="Sending account")] = "default",
     test: Annotated[bool, typer.Option(help="Validate and encode only; never send")] = False,
 ) -> None:
     """Queue a message; a running `serve` or `worker` sends it."""
-    from smsbridge.core.ids import IdGenerator
+    from smsbridge.core.encoding import parse_languages
+    from smsbridge.core.pricing import credits
+    from smsbridge.gateway import Gateway
     from smsbridge.services.caller import Caller
-    from smsbridge.services.send import SendRequest, SendService
-    from smsbridge.store import messages as message_store
-    from smsbridge.store.db import Database
-    from smsbridge.store.group_commit import GroupCommitter
-    from smsbridge.store.nodes import allocate_node
+    from smsbridge.services.send import SendRequest
 
     cfg = settings()
 
     async def main() -> None:
-        await _migrated(cfg)
-        db = Database.unpooled(cfg.database_url)
+        gateway = Gateway(cfg)
+        await gateway.start(dispatch=False)
         try:
-            async with db.write() as conn:
-                ids = IdGenerator(await allocate_node(conn))
-
-            async def insert(batch: list[message_store.NewMessages]) -> None:
-                async with db.write() as conn:
-                    for rows in batch:
-                        await message_store.insert_messages(conn, rows)
-
-            service = SendService(cfg, ids, GroupCommitter(insert, name="cli"))
-            caller = Caller(account_id=1, key_id=None)
-            accepted = await service.send(
+            record = await gateway.accounts.get(account)
+            caller = Caller(
+                record.id, None, record.default_region, record.default_sender,
+                parse_languages(record.national_languages),
+            )  # fmt: skip
+            accepted = await gateway.send.send(
                 caller, SendRequest(to=list(to), text=text, sender=sender, test=test)
             )
         finally:
-            await db.dispose()
-        out.print(f"message {accepted.id}: {accepted.encoding}, {accepted.parts} part(s)")
+            await gateway.stop()
+        out.print(
+            f"message {accepted.id}: {accepted.encoding}, {accepted.parts} part(s), "
+            f"{credits(accepted.price)} credits"
+        )
         for r in accepted.recipients:
             reason = f"  {r.error_message}" if r.error_message else ""
             out.print(f"  {r.to}  {r.status}{reason}")
@@ -314,17 +312,25 @@ def accounts_create(
     region: Annotated[str | None, typer.Option(help="Default number region, e.g. DE")] = None,
     sender: Annotated[str | None, typer.Option("--from", help="Default sender id")] = None,
     timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
+    credits: Annotated[
+        str | None, typer.Option(help="Make the account prepaid with this many credits")
+    ] = None,
 ) -> None:
-    """Create an account."""
+    """Create an account (without --credits it runs a tab: usage is recorded, never refused)."""
     cfg = settings()
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
 
     async def main() -> Any:
         async with _services(cfg) as (_, accounts):
-            return await accounts.create(
+            record = await accounts.create(
                 name, email=email, password=password, region=region, sender=sender,
                 timezone=timezone,
             )  # fmt: skip
+            if credits is not None:
+                billing = BillingService(accounts.db)
+                await billing.configure(record.id, prepaid=True, actor="cli")
+                await billing.credit(record.id, credits, note="initial credits", actor="cli")
+            return record
 
     record = run(main)
     out.print(f"account {record.name} created (id {record.id})")
@@ -365,6 +371,76 @@ def accounts_show(name: Annotated[str, typer.Argument(help="Account name")]) -> 
         ("created", iso(r.created_at)),
     ):  # fmt: skip
         out.print(f"{label:10s} {value if value is not None else ''}")
+
+
+@accounts_app.command("credit")
+def accounts_credit(
+    name: Annotated[str, typer.Argument(help="Account name")],
+    amount: Annotated[str, typer.Argument(help="Credits to add; negative to deduct")],
+    note: Annotated[str | None, typer.Option(help="Why (kept in the ledger)")] = None,
+) -> None:
+    """Add or deduct credits (a ledger row and an audit entry)."""
+    from smsbridge.core.pricing import credits as show
+
+    cfg = settings()
+
+    async def main() -> int:
+        async with _services(cfg) as (_, accounts):
+            record = await accounts.get(name)
+            after: int = await BillingService(accounts.db).credit(
+                record.id, amount, note=note, actor="cli"
+            )
+            return after
+
+    out.print(f"balance of {name}: {show(run(main))} credits")
+
+
+@accounts_app.command("prices")
+def accounts_prices(
+    name: Annotated[str, typer.Argument(help="Account name")],
+    default: Annotated[str | None, typer.Option(help="Price per part, e.g. 0.09")] = None,
+    prefix: Annotated[
+        list[str] | None,
+        typer.Option(help="PREFIX=PRICE per part by destination, e.g. 49=0.075 (repeatable)"),
+    ] = None,
+    high_surcharge: Annotated[
+        str | None, typer.Option(help="Extra per part for priority high")
+    ] = None,
+    prepaid: Annotated[
+        bool | None, typer.Option("--prepaid/--tab", help="Refuse sends without credit")
+    ] = None,
+    refund_policy: Annotated[
+        str | None, typer.Option(help="unsent (refund cancelled/unsent) or none")
+    ] = None,
+) -> None:
+    """Set an account's prices and billing policy, then print them."""
+    from smsbridge.core.pricing import credits as show
+
+    prefixes: dict[str, str] = {}
+    for item in prefix or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            err.print(f"[red]error:[/red] --prefix {item!r}: write PREFIX=PRICE, e.g. 49=0.075")
+            raise typer.Exit(2)
+        prefixes[key.strip()] = value.strip()
+    cfg = settings()
+
+    async def main() -> Any:
+        async with _services(cfg) as (_, accounts):
+            record = await accounts.get(name)
+            return await BillingService(accounts.db).configure(
+                record.id, default=default, high_surcharge=high_surcharge, prefixes=prefixes,
+                prepaid=prepaid, refund_policy=refund_policy, actor="cli",
+            )  # fmt: skip
+
+    billing = run(main)
+    mode = "prepaid" if billing.prepaid else "tab"
+    out.print(
+        f"default {show(billing.prices.default)} per part, high priority "
+        f"+{show(billing.prices.high_surcharge)}, {mode}, refunds: {billing.refund_policy}"
+    )
+    for key, value in sorted(billing.prices.by_prefix.items()):
+        out.print(f"  +{key}  {show(value)}")
 
 
 def _set_status(name: str, status: str) -> None:

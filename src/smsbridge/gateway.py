@@ -15,11 +15,12 @@ from smsbridge.dispatch.dispatcher import Dispatcher
 from smsbridge.dispatch.reports import ReportWriter
 from smsbridge.dispatch.router import Router
 from smsbridge.services.accounts import AccountService
+from smsbridge.services.billing import BillingService
 from smsbridge.services.keys import KeyService
 from smsbridge.services.messages import MessageService
 from smsbridge.services.send import SendService
 from smsbridge.store import messages as message_store
-from smsbridge.store.db import Database
+from smsbridge.store.db import Database, now_us
 from smsbridge.store.group_commit import GroupCommitter
 from smsbridge.store.migrate import upgrade
 from smsbridge.store.nodes import allocate_node
@@ -40,7 +41,8 @@ class Gateway:
             weight=lambda rows: rows.size,
             on_commit=self._committed,
         )
-        self.send = SendService(settings, self.ids, self.ingest)
+        self.billing = BillingService(self.db, cache_seconds=settings.auth_cache_seconds)
+        self.send = SendService(settings, self.ids, self.ingest, self.billing)
         self.messages = MessageService(self.db)
         self.keys = KeyService(self.db, cache_seconds=settings.auth_cache_seconds)
         self.accounts = AccountService(self.db, self.keys)
@@ -50,7 +52,9 @@ class Gateway:
         for rows in batch:
             combined.extend(rows)
         async with self.db.write() as conn:
-            await message_store.insert_messages(conn, combined)
+            balances = await message_store.insert_messages(conn, combined, now_us())
+        for rows in batch:
+            rows.balances = balances
 
     def _committed(self) -> None:
         if self.dispatcher is not None:

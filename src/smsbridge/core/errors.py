@@ -61,3 +61,8 @@ class SendError(Exception):
         self.code = code
         self.message = message
         self.retryable = retryable
+
+
+class InsufficientCredit(SmsBridgeError):
+    status_code = 402
+    default_code = "insufficient_credit"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from smsbridge.core.errors import Conflict, NotFound
 from smsbridge.core.message import Status
 from smsbridge.services.caller import Caller
+from smsbridge.store import billing
 from smsbridge.store import messages as repo
 from smsbridge.store.db import Database, now_us
 
@@ -46,6 +47,14 @@ class MessageService:
                     f"No message {message_id} in this account.", code="message_not_found"
                 )
             cancelled, before = await repo.cancel_pending(conn, message_id, now)
+            refund = sum(price for _, price in cancelled)
+            if refund and not record.message["test"]:
+                policy = (await billing.load(conn, caller.account_id)).refund_policy
+                if policy == "unsent":
+                    await billing.adjust(
+                        conn, caller.account_id, refund, reason="refund", now=now,
+                        message_id=message_id, note=f"{len(cancelled)} cancelled",
+                    )  # fmt: skip
         if not cancelled:
             left = {s: n for s, n in before.items() if s != Status.CANCELLED.value}
             if not left:

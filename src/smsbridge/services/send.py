@@ -18,13 +18,17 @@ from smsbridge.core.errors import SmsBridgeError, ValidationFailed
 from smsbridge.core.ids import IdGenerator
 from smsbridge.core.message import Priority, Status
 from smsbridge.core.numbers import InvalidNumber, normalize
+from smsbridge.core.pricing import PriceList
 from smsbridge.core.sender import validate_sender
+from smsbridge.services.billing import BillingService
 from smsbridge.services.caller import Caller
+from smsbridge.store.billing import Charge
 from smsbridge.store.db import now_us
 from smsbridge.store.group_commit import GroupCommitter
 from smsbridge.store.messages import NewMessages
 
 _REJECTED = Status.REJECTED.value
+DEFAULT_PRICES = PriceList()
 MAX_SCHEDULE_AHEAD_US = 366 * 24 * 3600 * 1_000_000
 # A send_at less than this far ahead is treated as "now".
 SCHEDULE_SLACK_US = 1_000_000
@@ -70,6 +74,8 @@ class AcceptedMessage:
     label: str | None
     flash: bool
     recipients: list[AcceptedRecipient] = field(default_factory=list)
+    price: int = 0  # micro-credits; charged unless test
+    balance: int | None = None  # the account's balance once accepted
 
 
 @dataclass(slots=True)
@@ -80,16 +86,25 @@ class BatchError:
 
 class SendService:
     def __init__(
-        self, settings: Settings, ids: IdGenerator, ingest: GroupCommitter[NewMessages]
+        self,
+        settings: Settings,
+        ids: IdGenerator,
+        ingest: GroupCommitter[NewMessages],
+        billing: BillingService,
     ) -> None:
         self.settings = settings
         self.ids = ids
         self.ingest = ingest
+        self.billing = billing
 
     def prepare(
-        self, caller: Caller, req: SendRequest, now: int | None = None
+        self,
+        caller: Caller,
+        req: SendRequest,
+        now: int | None = None,
+        prices: PriceList = DEFAULT_PRICES,
     ) -> tuple[AcceptedMessage, NewMessages]:
-        """Validate and build rows; raises :class:`SmsBridgeError` with the reason."""
+        """Validate, price and build rows; raises :class:`SmsBridgeError` with the reason."""
         now = now or now_us()
         targets = _split_targets(req.to)
         if not targets:
@@ -151,6 +166,9 @@ class SendService:
         account_id = caller.account_id
         due = None if req.test else start
         status_value = status.value
+        high = req.priority is Priority.HIGH
+        parts = seg.part_count
+        total = 0
         seen: set[str] = set()
         errors: list[dict[str, str]] = []
         next_id = self.ids.next_id
@@ -161,12 +179,15 @@ class SendService:
                 rec = AcceptedRecipient(next_id(), raw, _REJECTED, exc.code, exc.message)
                 errors.append({"to": raw, "code": exc.code, "message": exc.message})
                 rec_due = None
+                price = 0
             else:
                 if number in seen:
                     continue
                 seen.add(number)
                 rec = AcceptedRecipient(next_id(), number, status_value)
                 rec_due = due
+                price = prices.cost(number, parts, high=high)
+                total += price
             accepted.recipients.append(rec)
             # Order: RECIPIENT_COLUMNS.
             rows.recipients.append(
@@ -176,6 +197,7 @@ class SendService:
                     account_id,
                     len(rows.recipients),
                     rec.to,
+                    price,
                     rec.status,
                     rec.error_code,
                     rec.error_message,
@@ -212,28 +234,40 @@ class SendService:
                 req.foreign_id,
                 req.label,
                 len(rows.recipients),
+                total,
                 now,
                 created_send_at,
                 expires_at,
             )
         )
+        accepted.price = total
+        if not req.test and total:
+            rows.charges.append(Charge(account_id, message_id, total))
         return accepted, rows
 
     async def send(self, caller: Caller, req: SendRequest) -> AcceptedMessage:
-        accepted, rows = self.prepare(caller, req)
+        billing = await self.billing.billing(caller.account_id)
+        accepted, rows = self.prepare(caller, req, prices=billing.prices)
         await self.ingest.submit(rows)
+        accepted.balance = rows.balances.get(caller.account_id)
         return accepted
 
     async def send_batch(
         self, caller: Caller, items: list[SendRequest | SmsBridgeError]
     ) -> tuple[list[AcceptedMessage], list[BatchError]]:
         """Accept the valid items in one transaction; report the others by index."""
-        staged = self.stage_batch(caller, items)
+        billing = await self.billing.billing(caller.account_id)
+        staged = self.stage_batch(caller, items, billing.prices)
         await self.commit(staged)
         return staged.accepted, staged.errors
 
-    def stage_batch(self, caller: Caller, items: list[SendRequest | SmsBridgeError]) -> StagedBatch:
-        """Validate and build the rows of a batch without writing them yet."""
+    def stage_batch(
+        self,
+        caller: Caller,
+        items: list[SendRequest | SmsBridgeError],
+        prices: PriceList = DEFAULT_PRICES,
+    ) -> StagedBatch:
+        """Validate, price and build the rows of a batch without writing them yet."""
         staged = StagedBatch()
         now = now_us()
         for index, item in enumerate(items):
@@ -241,7 +275,7 @@ class SendService:
                 staged.errors.append(BatchError(index, item))
                 continue
             try:
-                message, rows = self.prepare(caller, item, now)
+                message, rows = self.prepare(caller, item, now, prices)
             except SmsBridgeError as exc:
                 staged.errors.append(BatchError(index, exc))
                 continue

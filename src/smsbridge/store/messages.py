@@ -10,6 +10,8 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.message import PENDING, Status
+from smsbridge.store import billing
+from smsbridge.store.billing import Charge
 from smsbridge.store.bulk import insert_rows
 from smsbridge.store.schema import messages, parts, recipient_events, recipients
 
@@ -26,10 +28,14 @@ class NewMessages:
 
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     recipients: list[tuple[Any, ...]] = field(default_factory=list)
+    charges: list[Charge] = field(default_factory=list)
+    # Filled in when written: each charged account's balance afterwards.
+    balances: dict[int, int] = field(default_factory=dict)
 
     def extend(self, other: NewMessages) -> None:
         self.messages.extend(other.messages)
         self.recipients.extend(other.recipients)
+        self.charges.extend(other.charges)
 
     @property
     def size(self) -> int:
@@ -38,18 +44,20 @@ class NewMessages:
 
 MESSAGE_COLUMNS = (
     "id", "account_id", "text", "sender", "encoding", "languages", "parts", "concat_ref",
-    "priority", "flash", "test", "foreign_id", "label", "recipient_count", "created_at",
+    "priority", "flash", "test", "foreign_id", "label", "recipient_count", "price", "created_at",
     "send_at", "expires_at",
 )  # fmt: skip
 RECIPIENT_COLUMNS = (
-    "id", "message_id", "account_id", "position", "to_number", "status", "error_code",
+    "id", "message_id", "account_id", "position", "to_number", "price", "status", "error_code",
     "error_message", "priority", "due_at", "expires_at", "created_at", "updated_at",
 )  # fmt: skip
 
 
-async def insert_messages(conn: AsyncConnection, rows: NewMessages) -> None:
+async def insert_messages(conn: AsyncConnection, rows: NewMessages, now: int) -> dict[int, int]:
+    """Write the rows and debit their charges; returns each charged account's balance."""
     await insert_rows(conn, messages, MESSAGE_COLUMNS, rows.messages)
     await insert_rows(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
+    return await billing.charge(conn, rows.charges, now) if rows.charges else {}
 
 
 @dataclass(slots=True)
@@ -152,9 +160,9 @@ async def list_messages(
 
 async def cancel_pending(
     conn: AsyncConnection, message_id: int, now: int
-) -> tuple[list[int], dict[str, int]]:
-    """Cancel the recipients that have not left yet. Returns the cancelled ids and the count
-    of recipients per status before cancelling."""
+) -> tuple[list[tuple[int, int]], dict[str, int]]:
+    """Cancel the recipients that have not left yet. Returns the cancelled (id, price) pairs
+    and the count of recipients per status before cancelling."""
     result = await conn.execute(
         select(recipients.c.status, func.count())
         .where(recipients.c.message_id == message_id)
@@ -168,15 +176,15 @@ async def cancel_pending(
             recipients.c.status.in_([s.value for s in PENDING]),
         )
         .values(status=Status.CANCELLED.value, due_at=None, updated_at=now)
-        .returning(recipients.c.id)
+        .returning(recipients.c.id, recipients.c.price)
     )
-    cancelled = [row[0] for row in result.all()]
+    cancelled = [(row[0], row[1]) for row in result.all()]
     if cancelled:
         await conn.execute(
             insert(recipient_events),
             [
                 {"recipient_id": rid, "status": Status.CANCELLED.value, "at": now}
-                for rid in cancelled
+                for rid, _ in cancelled
             ],
         )
     return cancelled, before

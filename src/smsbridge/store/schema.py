@@ -45,7 +45,39 @@ accounts = Table(
     # active | suspended: a suspended account's keys stop working at once.
     Column("status", String(16), nullable=False, server_default="active"),
     Column("timezone", String(64), nullable=False, server_default="UTC"),
+    # Credits, in micro-credits (1 credit = 1,000,000). Prepaid accounts cannot go below 0;
+    # the others run a tab (the balance records usage).
+    Column("balance", BigInteger, nullable=False, server_default=text("0")),
+    Column("prepaid", Boolean, nullable=False, server_default=text("false")),
+    Column("price_default", BigInteger),  # per part; NULL: the gateway default (1 credit)
+    Column("price_high_surcharge", BigInteger, nullable=False, server_default=text("0")),
+    # unsent: cancelled and never-sent recipients are refunded; none: nothing is refunded.
+    Column("refund_policy", String(16), nullable=False, server_default="unsent"),
     UniqueConstraint("email", name="uq_accounts_email"),
+)
+
+# Price per part by destination prefix (E.164 digits without +); the longest prefix wins.
+prices = Table(
+    "prices",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("prefix", String(15), primary_key=True),
+    Column("price", BigInteger, nullable=False),
+)
+
+# Every change of a balance.
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("reason", String(32), nullable=False),  # charge | refund | credit
+    Column("message_id", BigInteger),
+    Column("note", Text),
+    Index("ix_ledger_account", "account_id", "id"),
 )
 
 api_keys = Table(
@@ -104,6 +136,7 @@ messages = Table(
     Column("foreign_id", String(64)),
     Column("label", String(100)),
     Column("recipient_count", Integer, nullable=False),
+    Column("price", BigInteger, nullable=False, server_default=text("0")),  # micro-credits
     Column("created_at", BigInteger, nullable=False),
     Column("send_at", BigInteger),
     Column("expires_at", BigInteger),
@@ -133,6 +166,7 @@ recipients = Table(
     Column("account_id", BigInteger, nullable=False),
     Column("position", Integer, nullable=False),
     Column("to_number", String(32), nullable=False),
+    Column("price", BigInteger, nullable=False, server_default=text("0")),  # micro-credits
     Column("status", String(16), nullable=False),
     Column("error_code", String(64)),
     Column("error_message", Text),

@@ -13,7 +13,9 @@ from smsbridge.api.deps import AdminCaller, GatewayDep
 from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
 from smsbridge.core.errors import NotFound
+from smsbridge.core.pricing import credits
 from smsbridge.store import audit
+from smsbridge.store import billing as billing_store
 from smsbridge.store.accounts import AccountRecord
 from smsbridge.store.keys import KeyRecord
 
@@ -101,6 +103,71 @@ async def suspend(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
 @router.post("/accounts/{name}/resume", summary="Resume a suspended account")
 async def resume(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
     return _json(_account(await gw.accounts.set_status(name, "active", actor=caller.actor)))
+
+
+class CreditIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": "100"}]})
+    amount: str | int | float = Field(description="Credits to add (negative to deduct)")
+    note: str | None = Field(None, max_length=500)
+
+
+class PricesIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"default": "0.09", "prefixes": {"49": "0.075",
+                                         "4917": "0.07"}, "high_surcharge": "0.01",
+                                         "prepaid": True, "refund_policy": "unsent"}]},
+    )  # fmt: skip
+    default: str | int | float | None = None
+    high_surcharge: str | int | float | None = None
+    prefixes: dict[str, str | int | float] | None = None
+    replace_prefixes: bool = False
+    prepaid: bool | None = None
+    refund_policy: str | None = None
+
+
+@router.post("/accounts/{name}/credit", summary="Add (or deduct) credits; a ledger row")
+async def credit(name: str, body: CreditIn, gw: GatewayDep, caller: AdminCaller) -> Response:
+    account = await gw.accounts.get(name)
+    after = await gw.billing.credit(account.id, body.amount, note=body.note, actor=caller.actor)
+    return _json({"account": name, "balance": credits(after)})
+
+
+@router.put("/accounts/{name}/prices", summary="Prices, surcharge, prepaid and refund policy")
+async def prices(name: str, body: PricesIn, gw: GatewayDep, caller: AdminCaller) -> Response:
+    account = await gw.accounts.get(name)
+    billing = await gw.billing.configure(
+        account.id, default=body.default, high_surcharge=body.high_surcharge,
+        prefixes=body.prefixes, replace_prefixes=body.replace_prefixes, prepaid=body.prepaid,
+        refund_policy=body.refund_policy, actor=caller.actor,
+    )  # fmt: skip
+    return _json(
+        {
+            "default": credits(billing.prices.default),
+            "high_surcharge": credits(billing.prices.high_surcharge),
+            "prefixes": {p: credits(v) for p, v in sorted(billing.prices.by_prefix.items())},
+            "prepaid": billing.prepaid,
+            "refund_policy": billing.refund_policy,
+        }
+    )
+
+
+@router.get("/accounts/{name}/ledger", summary="Every change of the balance, newest first")
+async def ledger(name: str, gw: GatewayDep, caller: AdminCaller, limit: int = 100) -> Response:
+    account = await gw.accounts.get(name)
+    async with gw.db.read() as conn:
+        rows = await billing_store.entries(conn, account.id, max(1, min(limit, 1000)))
+    return _json(
+        {
+            "entries": [
+                {**r, "id": str(r["id"]), "at": iso(r["at"]),  # type: ignore[arg-type]
+                 "delta": credits(r["delta"]),  # type: ignore[arg-type]
+                 "balance_after": credits(r["balance_after"]),  # type: ignore[arg-type]
+                 "message_id": _str(r["message_id"])}  # type: ignore[arg-type]
+                for r in rows
+            ]
+        }
+    )  # fmt: skip
 
 
 @router.get("/accounts/{name}/keys", summary="An account's keys (never the secrets)")

@@ -26,6 +26,7 @@ from smsbridge.api.v1.schemas import (
 from smsbridge.core import scopes
 from smsbridge.core.errors import NotFound, SmsBridgeError, ValidationFailed
 from smsbridge.core.message import Status
+from smsbridge.core.pricing import credits
 from smsbridge.gateway import Gateway
 from smsbridge.services.caller import Caller
 from smsbridge.services.send import SendRequest
@@ -123,7 +124,8 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
             "The batch is empty; put messages in `messages`.", code="batch_empty"
         )
     items: list[SendRequest | SmsBridgeError] = _validate_items(raw_items)
-    staged = gw.send.stage_batch(caller, items)
+    billing = await gw.billing.billing(caller.account_id)
+    staged = gw.send.stage_batch(caller, items, billing.prices)
     committed = gw.send.commit(staged)
     # Render the reply while the database writes, yielding now and then so the write
     # proceeds; it is sent only once the batch is committed.
@@ -131,7 +133,7 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
     for start in range(0, len(staged.accepted), 1000):
         await asyncio.sleep(0)
         rendered.extend(render.accepted_many(staged.accepted[start : start + 1000]))
-    body = {
+    body: dict[str, Any] = {
         "messages": rendered,
         "errors": [
             {"index": e.index, "code": e.error.code, "message": e.error.message}
@@ -139,6 +141,9 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
         ],
     }
     await committed
+    balance = staged.rows.balances.get(caller.account_id)
+    if balance is not None:
+        body["balance"] = credits(balance)
     return _json(body, 202)
 
 

@@ -16,6 +16,7 @@ from smsbridge.core.encoding import (
     segment,
 )
 from smsbridge.core.message import Status, summarize
+from smsbridge.core.pricing import credits
 from smsbridge.services.send import AcceptedMessage
 from smsbridge.store.messages import MessageRecord, Row
 
@@ -66,6 +67,8 @@ def accepted(msg: AcceptedMessage) -> dict[str, Any]:
         "created_at": iso(msg.created_at),
         "send_at": iso(msg.send_at),
         "expires_at": iso(msg.expires_at),
+        "price": credits(msg.price),
+        **({"balance": credits(msg.balance)} if msg.balance is not None else {}),
         "recipients": recipients,
     }
 
@@ -88,6 +91,7 @@ def _message_head(row: Row, rcpts: list[Row]) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "send_at": iso(row["send_at"]),
         "expires_at": iso(row["expires_at"]),
+        "price": credits(row["price"]),
     }
 
 
