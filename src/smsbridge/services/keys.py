@@ -195,14 +195,7 @@ class KeyService:
                 f" its IP allowlist is {record.ip_allow}.",
                 code="ip_not_allowed",
             )
-        return Caller(
-            record.account_id,
-            record.id,
-            record.default_region,
-            record.default_sender,
-            parse_languages(record.national_languages),
-            frozenset(parse_scopes(record.scopes)),
-        )
+        return _caller(record)
 
     async def _record(self, digest: str) -> repo.KeyRecord | None:
         hit = self._cache.get(digest)
@@ -215,6 +208,18 @@ class KeyService:
             self._cache.clear()
         self._cache[digest] = (now + self.cache_seconds, record)
         return record
+
+
+@lru_cache(maxsize=4096)
+def _caller(record: repo.KeyRecord) -> Caller:
+    return Caller(
+        record.account_id,
+        record.id,
+        record.default_region,
+        record.default_sender,
+        parse_languages(record.national_languages),
+        frozenset(parse_scopes(record.scopes)),
+    )
 
 
 def _allowed(networks: str, client_ip: str | None) -> bool:

@@ -5,14 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.errors import InsufficientCredit
 from smsbridge.core.pricing import DEFAULT_PRICE, PriceList, credits
-from smsbridge.store.bulk import insert_rows
+from smsbridge.store.bulk import execute_compiled, insert_rows
 from smsbridge.store.schema import accounts, ledger, prices
 
+# Debit unless a prepaid account would go below zero (one statement: concurrent debits of the
+# same account serialise on its row and each sees the balance the previous one left).
+_DEBIT = (
+    update(accounts)
+    .where(
+        accounts.c.id == bindparam("aid"),
+        (accounts.c.prepaid.is_(False)) | (accounts.c.balance >= bindparam("total")),
+    )
+    .values(balance=accounts.c.balance - bindparam("total"))
+    .returning(accounts.c.balance)
+)
 LEDGER_COLUMNS = ("account_id", "at", "delta", "balance_after", "reason", "message_id", "note")
 
 
@@ -64,15 +75,7 @@ async def charge(conn: AsyncConnection, charges: Sequence[Charge], now: int) -> 
         totals[c.account_id] = totals.get(c.account_id, 0) + c.amount
     balances: dict[int, int] = {}
     for account_id, total in totals.items():
-        result = await conn.execute(
-            update(accounts)
-            .where(
-                accounts.c.id == account_id,
-                (accounts.c.prepaid.is_(False)) | (accounts.c.balance >= total),
-            )
-            .values(balance=accounts.c.balance - total)
-            .returning(accounts.c.balance)
-        )
+        result = await execute_compiled(conn, _DEBIT, {"aid": account_id, "total": total})
         after = result.scalar_one_or_none()
         if after is None:
             have = (

@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Insert, Table, any_, insert, literal
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -52,6 +53,24 @@ async def executemany(
     await conn.exec_driver_sql(sql, list(rows) if reorder is None else [reorder(r) for r in rows])
 
 
+async def execute_compiled(
+    conn: AsyncConnection, statement: UpdateBase, params: dict[str, Any]
+) -> CursorResult[Any]:
+    """Execute a module-level statement through its once-compiled SQL (hot paths)."""
+    key = (conn.dialect.name, id(statement), ("*one*",))
+    entry = _compiled.get(key)
+    if entry is None:
+        compiled = statement.compile(dialect=conn.dialect)
+        order = tuple(compiled.positiontup or ())
+        entry = (str(compiled), None)
+        _positions[key] = order
+        _compiled[key] = entry
+    sql = entry[0]
+    values = tuple(params[name] for name in _positions[key])
+    return await conn.exec_driver_sql(sql, values)
+
+
+_positions: dict[tuple[str, int, tuple[str, ...]], tuple[str, ...]] = {}
 _inserts: dict[str, Insert] = {}
 
 
