@@ -125,6 +125,7 @@ class Live:
     gateway: Gateway
     client: httpx.AsyncClient
     key: str
+    gateway_app: Any = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -134,6 +135,13 @@ class Live:
 async def start_server(
     settings: Settings, *, dispatch: bool = True
 ) -> tuple[uvicorn.Server, asyncio.Task[None], str, Gateway]:
+    server, task, base_url, app = await start_app(settings, dispatch=dispatch)
+    return server, task, base_url, app.state.gateway
+
+
+async def start_app(
+    settings: Settings, *, dispatch: bool = True
+) -> tuple[uvicorn.Server, asyncio.Task[None], str, Any]:
     app = create_app(settings, dispatch=dispatch)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -143,7 +151,7 @@ async def start_server(
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    return server, task, f"http://127.0.0.1:{port}", app.state.gateway
+    return server, task, f"http://127.0.0.1:{port}", app
 
 
 @pytest.fixture
@@ -152,11 +160,12 @@ async def live_factory() -> AsyncIterator[Any]:
 
     async def factory(database_url: str, *, dispatch: bool = True, **overrides: Any) -> Live:
         settings = make_settings(database_url, **overrides)
-        server, task, base_url, gateway = await start_server(settings, dispatch=dispatch)
+        server, task, base_url, app = await start_app(settings, dispatch=dispatch)
+        gateway = app.state.gateway
         key = (await gateway.keys.create(name="tests")).key
         client = httpx.AsyncClient(base_url=base_url, timeout=30)
         running.append((server, task, client))
-        return Live(base_url, gateway, client, key)
+        return Live(base_url, gateway, client, key, app)
 
     yield factory
     for server, task, client in running:

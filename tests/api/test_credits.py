@@ -134,7 +134,8 @@ async def test_admin_credit_and_prices(live: Live) -> None:
     admin = {"Authorization": f"Bearer {(await live.gateway.keys.create(scopes='admin')).key}"}
     await live.gateway.accounts.create("shop")
     r = await live.client.post(
-        "/api/v1/admin/accounts/shop/credit", json={"amount": "12.5", "note": "invoice 7"},
+        "/api/v1/admin/accounts/shop/credit",
+        json={"amount": "12.5", "note": "invoice 7"},
         headers=admin,
     )
     assert r.json() == {"account": "shop", "balance": 12.5}
