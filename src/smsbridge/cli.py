@@ -443,6 +443,24 @@ def accounts_prices(
         out.print(f"  +{key}  {show(value)}")
 
 
+@accounts_app.command("limits")
+def accounts_limits(
+    name: Annotated[str, typer.Argument(help="Account name")],
+    rate: Annotated[
+        int | None, typer.Option(help="Requests per second per key (omit: gateway default)")
+    ] = None,
+) -> None:
+    """Set the requests per second each of the account's keys may make."""
+    cfg = settings()
+
+    async def main() -> None:
+        async with _services(cfg) as (_, accounts):
+            await accounts.set_rate_limit(name, rate)
+
+    run(main)
+    err.print(f"{name}: {rate if rate is not None else 'default'} requests per second per key")
+
+
 def _set_status(name: str, status: str) -> None:
     cfg = settings()
 

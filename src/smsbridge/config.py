@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     max_recipients: int = Field(10_000, ge=1)
     max_parts: int = Field(10, ge=1, le=255)
     auth_cache_seconds: float = Field(2.0, ge=0)
+    rate_limit_per_key: int = Field(
+        0, ge=0, description="Requests per second per API key when the account sets none; 0: off"
+    )
 
     # Dispatcher.
     channel: str = "simulator"

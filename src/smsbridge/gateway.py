@@ -17,6 +17,7 @@ from smsbridge.dispatch.router import Router
 from smsbridge.services.accounts import AccountService
 from smsbridge.services.billing import BillingService
 from smsbridge.services.keys import KeyService
+from smsbridge.services.limits import RateLimiter
 from smsbridge.services.messages import MessageService
 from smsbridge.services.send import SendService
 from smsbridge.store import messages as message_store
@@ -46,6 +47,7 @@ class Gateway:
         self.messages = MessageService(self.db)
         self.keys = KeyService(self.db, cache_seconds=settings.auth_cache_seconds)
         self.accounts = AccountService(self.db, self.keys)
+        self.limiter = RateLimiter(settings.rate_limit_per_key)
 
     async def _insert(self, batch: list[message_store.NewMessages]) -> None:
         combined = message_store.NewMessages()

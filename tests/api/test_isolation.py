@@ -44,6 +44,12 @@ CASES: dict[tuple[str, str], tuple[str, Any, set[int]]] = {
                                                       {403}),
     ("DELETE", "/api/v1/admin/keys/{key_id}"): ("/api/v1/admin/keys/{victim_key}", None, {403}),
     ("GET", "/api/v1/admin/audit"): ("/api/v1/admin/audit", None, {403}),
+    ("PUT", "/api/v1/admin/accounts/{name}/limits"): ("/api/v1/admin/accounts/victim/limits",
+                                                       {"rate_limit": 1}, {403}),
+    # Logging in needs the victim's password, which the intruder does not have.
+    ("POST", "/api/v1/auth/login"): ("/api/v1/auth/login",
+                                     {"email": "v@victim.example", "password": "guess-guess"},
+                                     {401}),
 }  # fmt: skip
 
 
@@ -65,7 +71,7 @@ async def test_every_route_is_covered(live: Live) -> None:
 
 async def test_another_accounts_key_gets_nothing(live: Live) -> None:
     gw = live.gateway
-    await gw.accounts.create("victim")
+    await gw.accounts.create("victim", email="v@victim.example", password="correct-horse")
     victim_key = await gw.keys.create(account="victim")
     victim = {"Authorization": f"Bearer {victim_key.key}"}
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()

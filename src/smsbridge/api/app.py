@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 from smsbridge import __version__
 from smsbridge.api.errors import install_error_handlers
 from smsbridge.api.limits import BodySizeLimit
-from smsbridge.api.v1 import account, admin, messages
+from smsbridge.api.v1 import account, admin, auth, messages
 from smsbridge.config import Settings
 from smsbridge.gateway import Gateway
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings, *, dispatch: bool | None = None) -> FastAPI:
     app.router.routes.extend(messages.lean_routes)
     app.include_router(messages.router)
     app.include_router(account.router)
+    app.include_router(auth.router)
     app.include_router(admin.router)
 
     @app.get("/health", tags=["health"], summary="Liveness and database check")

@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from smsbridge.core import scopes
 from smsbridge.gateway import Gateway
+from smsbridge.services import signing
 from smsbridge.services.caller import Caller
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
@@ -36,7 +37,13 @@ async def authenticate(request: Request, scope: str) -> Caller:
     gw: Gateway = request.app.state.gateway
     client = request.client.host if request.client else None
     found = await gw.keys.authenticate(api_key_from(request.headers), client)
+    if found.signing_secret is not None and found.key_id is not None:
+        await signing.verify(
+            gw.db, key_id=found.key_id, secret=found.signing_secret, headers=request.headers,
+            method=request.method, url=str(request.url), body=await request.body(),
+        )  # fmt: skip
     found.require(scope)
+    gw.limiter.check(found)
     return found
 
 

@@ -54,7 +54,9 @@ def describe_validation(errors: list[Any]) -> tuple[str, str, list[dict[str, str
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SmsBridgeError)
     async def _domain(_request: Request, exc: SmsBridgeError) -> Response:
-        return error_response(exc.status_code, exc.code, exc.message, exc.details)
+        return error_response(
+            exc.status_code, exc.code, exc.message, exc.details, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:

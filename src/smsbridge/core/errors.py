@@ -16,11 +16,19 @@ class SmsBridgeError(Exception):
     status_code = 400
     default_code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
         self.details = details
+        self.headers = headers
 
 
 class ValidationFailed(SmsBridgeError):
@@ -61,6 +69,11 @@ class SendError(Exception):
         self.code = code
         self.message = message
         self.retryable = retryable
+
+
+class TooManyRequests(SmsBridgeError):
+    status_code = 429
+    default_code = "rate_limited"
 
 
 class InsufficientCredit(SmsBridgeError):

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
 
-from smsbridge.core.errors import Conflict, NotFound, ValidationFailed
+from smsbridge.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 from smsbridge.core.sender import validate_sender
-from smsbridge.services.keys import KeyService
+from smsbridge.services.keys import CreatedKey, KeyService
 from smsbridge.store import accounts as repo
 from smsbridge.store import audit
 from smsbridge.store.db import Database, now_us
+
+log = logging.getLogger(__name__)
+MAX_FAILED_LOGINS = 5
+LOCKOUT_US = 15 * 60 * 1_000_000
+LOGIN_TOKEN_SECONDS = 3600
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -103,6 +117,66 @@ class AccountService:
         async with self.db.read() as conn:
             return await repo.list_accounts(conn)
 
+    async def set_rate_limit(self, name: str, rate: int | None, *, actor: str = "cli") -> None:
+        """Requests per second per key of this account (None: the gateway default)."""
+        if rate is not None and not 0 <= rate <= 1_000_000:
+            raise ValidationFailed("The rate limit must be 0 to 1,000,000 per second.",
+                                   code="invalid_rate_limit")  # fmt: skip
+        record = await self.get(name)
+        now = now_us()
+        async with self.db.write() as conn:
+            await repo.set_rate_limit(conn, record.id, rate)
+            await audit.record(conn, actor=actor, action="limits.changed", account_id=record.id,
+                               now=now, rate_limit=rate)  # fmt: skip
+        self.keys.forget()
+
+    async def login(self, email: str, password: str, *, client: str | None) -> CreatedKey:
+        """Email and password -> a key valid for an hour. Failures in a row lock the login."""
+        now = now_us()
+        async with self.db.write() as conn:
+            state = await repo.login_state(conn, email)
+            if state is None or state.password_hash is None:
+                log.warning("login failed for unknown %s from %s", email, client)
+                raise _bad_login()
+            locked_for = None
+            if state.locked_until is not None and state.locked_until > now:
+                locked_for = (state.locked_until - now) // 1_000_000 + 1
+                action = "login.refused_locked"  # the password is not even checked
+            elif self._password_matches(state.password_hash, password):
+                await repo.record_login(conn, state.id, failed=0, locked_until=None)
+                action = "login.succeeded"
+            else:
+                failed = state.failed_logins + 1
+                locked = now + LOCKOUT_US if failed >= MAX_FAILED_LOGINS else None
+                await repo.record_login(
+                    conn, state.id, failed=0 if locked else failed, locked_until=locked
+                )
+                action = "login.locked" if locked else "login.failed"
+                log.warning("%s for %s from %s", action, email, client)
+            await audit.record(conn, actor=f"login:{email}", action=action,
+                               account_id=state.id, now=now, client=client)  # fmt: skip
+        # Refusals are raised after the commit, so they stay in the audit log.
+        if locked_for is not None:
+            raise TooManyRequests(
+                f"Too many failed logins; try again in {locked_for} s.",
+                code="login_locked",
+                headers={"Retry-After": str(locked_for)},
+            )
+        if action != "login.succeeded":
+            raise _bad_login()
+        if state.status != "active":
+            raise Forbidden(f"The account {state.name!r} is suspended.", code="account_suspended")
+        return await self.keys.create(
+            account=state.name, name="login", expires=f"{LOGIN_TOKEN_SECONDS}s",
+            actor=f"login:{email}",
+        )  # fmt: skip
+
+    def _password_matches(self, password_hash: str, password: str) -> bool:
+        try:
+            return bool(self.hasher.verify(password_hash, password))
+        except (VerifyMismatchError, InvalidHashError):
+            return False
+
     async def set_status(self, name: str, status: str, *, actor: str = "cli") -> repo.AccountRecord:
         record = await self.get(name)
         now = now_us()
@@ -112,3 +186,10 @@ class AccountService:
             await audit.record(conn, actor=actor, action=action, account_id=record.id, now=now)
         self.keys.forget()
         return await self.get(name)
+
+
+def _bad_login() -> Unauthorized:
+    return Unauthorized(
+        "Wrong email or password. After 5 failures in a row the login is locked for 15 minutes.",
+        code="invalid_login",
+    )

@@ -17,6 +17,8 @@ class Caller:
     default_sender: str | None = None
     national_languages: tuple[Language, ...] = ()
     scopes: frozenset[str] = frozenset(ALL)
+    rate_limit: int | None = None  # requests per second with this key; None: gateway default
+    signing_secret: str | None = None  # set when the key requires signed requests
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes:

@@ -219,6 +219,8 @@ def _caller(record: repo.KeyRecord) -> Caller:
         record.default_sender,
         parse_languages(record.national_languages),
         frozenset(parse_scopes(record.scopes)),
+        record.rate_limit,
+        record.signing_secret if record.require_signature else None,
     )
 
 

@@ -67,5 +67,41 @@ async def list_accounts(conn: AsyncConnection) -> list[AccountRecord]:
     return [AccountRecord(*row) for row in rows]
 
 
+async def set_rate_limit(conn: AsyncConnection, account_id: int, rate: int | None) -> None:
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(rate_limit=rate))
+
+
+@dataclass(frozen=True, slots=True)
+class LoginState:
+    id: int
+    name: str
+    status: str
+    password_hash: str | None
+    failed_logins: int
+    locked_until: int | None
+
+
+async def login_state(conn: AsyncConnection, email: str) -> LoginState | None:
+    row = (
+        await conn.execute(
+            select(
+                accounts.c.id, accounts.c.name, accounts.c.status, accounts.c.password_hash,
+                accounts.c.failed_logins, accounts.c.locked_until,
+            ).where(accounts.c.email == email)
+        )
+    ).first()  # fmt: skip
+    return LoginState(*row) if row else None
+
+
+async def record_login(
+    conn: AsyncConnection, account_id: int, *, failed: int, locked_until: int | None
+) -> None:
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(failed_logins=failed, locked_until=locked_until)
+    )
+
+
 async def set_status(conn: AsyncConnection, account_id: int, status: str) -> None:
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(status=status))

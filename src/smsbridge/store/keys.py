@@ -35,6 +35,7 @@ class KeyRecord:
     default_region: str | None
     default_sender: str | None
     national_languages: str | None
+    rate_limit: int | None
 
 
 def _select() -> Select[Any]:
@@ -55,6 +56,7 @@ def _select() -> Select[Any]:
         accounts.c.default_region,
         accounts.c.default_sender,
         accounts.c.national_languages,
+        accounts.c.rate_limit,
     ).join(accounts, accounts.c.id == api_keys.c.account_id)
 
 

@@ -53,6 +53,11 @@ accounts = Table(
     Column("price_high_surcharge", BigInteger, nullable=False, server_default=text("0")),
     # unsent: cancelled and never-sent recipients are refunded; none: nothing is refunded.
     Column("refund_policy", String(16), nullable=False, server_default="unsent"),
+    # Requests per second per key; NULL: the gateway default (SMSBRIDGE_RATE_LIMIT_PER_KEY).
+    Column("rate_limit", Integer),
+    # Password login: failures in a row, and until when login is locked after too many.
+    Column("failed_logins", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", BigInteger),
     UniqueConstraint("email", name="uq_accounts_email"),
 )
 
@@ -63,6 +68,15 @@ prices = Table(
     Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
     Column("prefix", String(15), primary_key=True),
     Column("price", BigInteger, nullable=False),
+)
+
+# Nonces of signed requests, so that none is accepted twice (kept past the 30 s window).
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("key_id", BigInteger, primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("seen_at", BigInteger, nullable=False, index=True),
 )
 
 # Every change of a balance.

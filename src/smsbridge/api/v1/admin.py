@@ -126,6 +126,19 @@ class PricesIn(BaseModel):
     refund_policy: str | None = None
 
 
+class LimitsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rate_limit": 50}]})
+    rate_limit: int | None = Field(
+        None, description="Requests per second per key; null: the gateway default"
+    )
+
+
+@router.put("/accounts/{name}/limits", summary="Requests per second per key")
+async def limits(name: str, body: LimitsIn, gw: GatewayDep, caller: AdminCaller) -> Response:
+    await gw.accounts.set_rate_limit(name, body.rate_limit, actor=caller.actor)
+    return _json({"account": name, "rate_limit": body.rate_limit})
+
+
 @router.post("/accounts/{name}/credit", summary="Add (or deduct) credits; a ledger row")
 async def credit(name: str, body: CreditIn, gw: GatewayDep, caller: AdminCaller) -> Response:
     account = await gw.accounts.get(name)
