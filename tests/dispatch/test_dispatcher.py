@@ -259,3 +259,21 @@ async def _message_of(gw: Gateway, rid: int) -> int:
     async with gw.db.read() as conn:
         row = await conn.execute(select(recipients.c.message_id).where(recipients.c.id == rid))
         return int(row.scalar_one())
+
+
+async def test_unsent_failures_are_refunded(gateway_factory: Any) -> None:
+    connector = Scripted(failures=1, retryable=False)
+    gw = await gateway_factory(connector)
+    account = await gw.accounts.create("refundme")
+    await gw.billing.configure(account.id, prepaid=True, actor="test")
+    await gw.billing.credit(account.id, "3", note=None, actor="test")
+    caller = Caller(account_id=account.id, key_id=None)
+    accepted = await gw.send.send(caller, SendRequest(to=["+4917612345678"], text="x"))
+    assert accepted.balance == 2_000_000
+    rid = accepted.recipients[0].id
+    await wait_for(lambda: _has(gw, rid, "failed"))
+
+    async def refunded() -> bool:
+        return (await gw.billing.balance(account.id))[0] == 3_000_000
+
+    await wait_for(refunded)

@@ -17,8 +17,16 @@ from sqlalchemy import bindparam, delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.message import FINAL, Priority, Status, advances, combine_parts
+from smsbridge.store import billing
 from smsbridge.store.bulk import executemany, insert_rows, one_of
-from smsbridge.store.schema import messages, orphan_reports, parts, recipient_events, recipients
+from smsbridge.store.schema import (
+    accounts,
+    messages,
+    orphan_reports,
+    parts,
+    recipient_events,
+    recipients,
+)
 
 Row = dict[str, Any]
 
@@ -178,6 +186,32 @@ async def record_outcomes(conn: AsyncConnection, outcomes: Sequence[Outcome], wo
     if part_rows:
         await insert_rows(conn, parts, PART_COLUMNS, part_rows)
         await _adopt_orphans(conn, [(p[2], p[3]) for p in part_rows])
+    unsent = [o.recipient_id for o in outcomes if o.status in (Status.FAILED, Status.EXPIRED)]
+    if unsent:
+        await _refund_unsent(conn, unsent, outcomes[0].at)
+
+
+async def _refund_unsent(conn: AsyncConnection, recipient_ids: list[int], now: int) -> None:
+    """Credit back what never left the gateway, for accounts whose policy says so."""
+    result = await conn.execute(
+        select(recipients.c.message_id, recipients.c.account_id, recipients.c.price)
+        .join(messages, messages.c.id == recipients.c.message_id)
+        .join(accounts, accounts.c.id == recipients.c.account_id)
+        .where(
+            one_of(conn, recipients.c.id, recipient_ids),
+            recipients.c.price > 0,
+            messages.c.test.is_(False),
+            accounts.c.refund_policy == "unsent",
+        )
+    )
+    per_message: dict[tuple[int, int], int] = {}
+    for message_id, account_id, price in result.all():
+        per_message[(account_id, message_id)] = per_message.get((account_id, message_id), 0) + price
+    for (account_id, message_id), amount in per_message.items():
+        await billing.adjust(
+            conn, account_id, amount, reason="refund", now=now, message_id=message_id,
+            note="not sent",
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
