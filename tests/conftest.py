@@ -86,7 +86,9 @@ def truncate_pg(url: str) -> None:
             await conn.execute("DELETE FROM accounts WHERE name <> 'default'")
             await conn.execute(
                 "UPDATE accounts SET balance = 0, prepaid = false, price_default = NULL, "
-                "price_high_surcharge = 0, refund_policy = 'unsent', status = 'active'"
+                "price_high_surcharge = 0, refund_policy = 'unsent', status = 'active', "
+                "rate_limit = NULL, reload_window = 180, daily_cap = NULL, failed_logins = 0, "
+                "locked_until = NULL"
             )
         finally:
             await conn.close()

@@ -446,19 +446,26 @@ def accounts_prices(
 @accounts_app.command("limits")
 def accounts_limits(
     name: Annotated[str, typer.Argument(help="Account name")],
-    rate: Annotated[
-        int | None, typer.Option(help="Requests per second per key (omit: gateway default)")
+    rate: Annotated[int | None, typer.Option(help="Requests per second per key")] = None,
+    reload_window: Annotated[
+        int | None, typer.Option(help="Seconds in which the same text to a number is refused")
     ] = None,
+    daily_cap: Annotated[int | None, typer.Option(help="Messages per number per day")] = None,
 ) -> None:
-    """Set the requests per second each of the account's keys may make."""
+    """Set the account's limits; options left out stay as they are."""
+    given = {"rate_limit": rate, "reload_window": reload_window, "daily_cap": daily_cap}
+    values = {k: v for k, v in given.items() if v is not None}
+    if not values:
+        err.print("nothing to change: give --rate, --reload-window or --daily-cap")
+        raise typer.Exit(2)
     cfg = settings()
 
     async def main() -> None:
         async with _services(cfg) as (_, accounts):
-            await accounts.set_rate_limit(name, rate)
+            await accounts.set_limits(name, values)
 
     run(main)
-    err.print(f"{name}: {rate if rate is not None else 'default'} requests per second per key")
+    err.print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
 
 
 def _set_status(name: str, status: str) -> None:

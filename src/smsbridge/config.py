@@ -50,7 +50,10 @@ class Settings(BaseSettings):
     max_batch_messages: int = Field(10_000, ge=1)
     max_recipients: int = Field(10_000, ge=1)
     max_parts: int = Field(10, ge=1, le=255)
-    auth_cache_seconds: float = Field(2.0, ge=0)
+    auth_cache_seconds: float = Field(30.0, ge=0)
+    change_poll_ms: int = Field(
+        100, ge=10, description="How often to look for key and price changes by other processes"
+    )
     rate_limit_per_key: int = Field(
         0, ge=0, description="Requests per second per API key when the account sets none; 0: off"
     )

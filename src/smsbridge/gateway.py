@@ -5,6 +5,8 @@ Used by the HTTP app, the worker and the CLI; nothing is built at import time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from smsbridge.config import Settings
@@ -16,10 +18,12 @@ from smsbridge.dispatch.reports import ReportWriter
 from smsbridge.dispatch.router import Router
 from smsbridge.services.accounts import AccountService
 from smsbridge.services.billing import BillingService
+from smsbridge.services.guards import SendGuard
 from smsbridge.services.keys import KeyService
 from smsbridge.services.limits import RateLimiter
 from smsbridge.services.messages import MessageService
 from smsbridge.services.send import SendService
+from smsbridge.store import audit
 from smsbridge.store import messages as message_store
 from smsbridge.store.db import Database, now_us
 from smsbridge.store.group_commit import GroupCommitter
@@ -35,6 +39,7 @@ class Gateway:
         self.db = Database(settings.database_url)
         self.ids = IdGenerator()
         self.dispatcher: Dispatcher | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self.ingest: GroupCommitter[message_store.NewMessages] = GroupCommitter(
             self._insert,
             name="ingest",
@@ -43,10 +48,11 @@ class Gateway:
             on_commit=self._committed,
         )
         self.billing = BillingService(self.db, cache_seconds=settings.auth_cache_seconds)
-        self.send = SendService(settings, self.ids, self.ingest, self.billing)
+        self.guard = SendGuard(self.db)
+        self.send = SendService(settings, self.ids, self.ingest, self.billing, self.guard)
         self.messages = MessageService(self.db)
         self.keys = KeyService(self.db, cache_seconds=settings.auth_cache_seconds)
-        self.accounts = AccountService(self.db, self.keys)
+        self.accounts = AccountService(self.db, self.keys, lambda: self.billing.forget())
         self.limiter = RateLimiter(settings.rate_limit_per_key)
 
     async def _insert(self, batch: list[message_store.NewMessages]) -> None:
@@ -57,6 +63,23 @@ class Gateway:
             balances = await message_store.insert_messages(conn, combined, now_us())
         for rows in batch:
             rows.balances = balances
+
+    async def _watch_changes(self) -> None:
+        """Drop cached keys and prices when any process changes them (revocations, suspensions,
+        prices, limits all write the audit log): at most ``change_poll_ms`` late."""
+        seen = -1
+        while True:
+            try:
+                async with self.db.read() as conn:
+                    latest = await audit.latest_id(conn)
+                if latest != seen:
+                    if seen != -1:
+                        self.keys.forget()
+                        self.billing.forget()
+                    seen = latest
+            except Exception:
+                log.exception("watching for key changes failed")
+            await asyncio.sleep(self.settings.change_poll_ms / 1000)
 
     def _committed(self) -> None:
         if self.dispatcher is not None:
@@ -76,6 +99,8 @@ class Gateway:
         async with self.db.write() as conn:
             self.ids.node = await allocate_node(conn)
         self.ingest.start()
+        self.guard.start()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch_changes())
         if dispatch:
             connectors = connectors or build_connectors(self.settings)
             router = Router(connectors, self.settings.channel)
@@ -84,7 +109,13 @@ class Gateway:
             log.info("dispatcher %s started", self.dispatcher.worker)
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         await self.ingest.stop()
+        await self.guard.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
             self.dispatcher = None

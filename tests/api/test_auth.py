@@ -129,3 +129,25 @@ async def test_accounts_never_see_each_other(live: Live) -> None:
     assert r.status_code == 404
     r = await live.client.get("/api/v1/messages", headers=other)
     assert r.json()["messages"] == []
+
+
+async def test_revocation_by_another_process(live_factory: Any, database_url: str) -> None:
+    """Keys are cached, but a revocation or suspension by another process (here the CLI)
+    reaches the server within its change poll."""
+    import os
+    import subprocess
+    import sys
+
+    live = await live_factory(database_url, auth_cache_seconds=3600, change_poll_ms=50)
+    created = await live.gateway.keys.create(name="cached")
+    headers = bearer(created.key)
+    assert (await live.client.get("/api/v1/messages", headers=headers)).is_success
+    env = {**os.environ, "SMSBRIDGE_DATABASE_URL": database_url}
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "smsbridge", "keys", "revoke", str(created.id)],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    await asyncio.sleep(0.3)
+    r = await live.client.get("/api/v1/messages", headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"

@@ -65,9 +65,11 @@ async def test_prices_by_prefix_and_priority(live: Live) -> None:
              ("+436501234567", "normal", 0.1), (DE, "high", 0.12)]  # fmt: skip
     expected_balance = 10.0
     for to, priority, price in cases:
-        r = await live.client.post("/api/v1/messages",
-                                   json={"to": to, "text": "hi", "priority": priority},
-                                   headers=headers)  # fmt: skip
+        r = await live.client.post(
+            "/api/v1/messages",
+            json={"to": to, "text": "hi", "priority": priority, "no_reload": True},
+            headers=headers,
+        )
         assert r.status_code == 202 and r.json()["price"] == price, (to, r.json())
         expected_balance = round(expected_balance - price, 6)
         assert r.json()["balance"] == expected_balance

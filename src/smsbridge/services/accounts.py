@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -35,9 +36,12 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class AccountService:
-    def __init__(self, db: Database, keys: KeyService) -> None:
+    def __init__(
+        self, db: Database, keys: KeyService, on_change: Callable[[], None] = lambda: None
+    ) -> None:
         self.db = db
         self.keys = keys
+        self.on_change = on_change  # cached account policies are stale
         self.hasher = PasswordHasher()
 
     async def create(
@@ -119,16 +123,33 @@ class AccountService:
 
     async def set_rate_limit(self, name: str, rate: int | None, *, actor: str = "cli") -> None:
         """Requests per second per key of this account (None: the gateway default)."""
-        if rate is not None and not 0 <= rate <= 1_000_000:
-            raise ValidationFailed("The rate limit must be 0 to 1,000,000 per second.",
-                                   code="invalid_rate_limit")  # fmt: skip
+        await self.set_limits(name, {"rate_limit": rate}, actor=actor)
+
+    async def set_limits(
+        self, name: str, values: dict[str, int | None], *, actor: str = "cli"
+    ) -> None:
+        """Change ``rate_limit`` (requests/s per key, None: default), ``reload_window``
+        (seconds, 0: off) and ``daily_cap`` (per number per day, None: no cap)."""
+        bounds = {"rate_limit": 1_000_000, "reload_window": 7 * 86400, "daily_cap": 1_000_000}
+        for field_name, value in values.items():
+            if field_name not in bounds:
+                raise ValidationFailed(f"Unknown limit {field_name!r}.", code="invalid_limit")
+            if value is None and field_name == "reload_window":
+                raise ValidationFailed("reload_window needs a number (0 turns it off).",
+                                       code="invalid_limit")  # fmt: skip
+            if value is not None and not 0 <= value <= bounds[field_name]:
+                raise ValidationFailed(
+                    f"{field_name} must be between 0 and {bounds[field_name]}.",
+                    code="invalid_limit",
+                )
         record = await self.get(name)
         now = now_us()
         async with self.db.write() as conn:
-            await repo.set_rate_limit(conn, record.id, rate)
+            await repo.set_limits(conn, record.id, values)
             await audit.record(conn, actor=actor, action="limits.changed", account_id=record.id,
-                               now=now, rate_limit=rate)  # fmt: skip
+                               now=now, **values)  # fmt: skip
         self.keys.forget()
+        self.on_change()
 
     async def login(self, email: str, password: str, *, client: str | None) -> CreatedKey:
         """Email and password -> a key valid for an hour. Failures in a row lock the login."""

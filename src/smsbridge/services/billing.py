@@ -20,6 +20,9 @@ class BillingService:
         self.cache_seconds = cache_seconds
         self._cache: dict[int, tuple[float, repo.Billing]] = {}
 
+    def forget(self) -> None:
+        self._cache.clear()
+
     async def billing(self, account_id: int) -> repo.Billing:
         """The account's prices and policy (cached briefly; changes here apply at once)."""
         hit = self._cache.get(account_id)

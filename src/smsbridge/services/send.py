@@ -22,7 +22,8 @@ from smsbridge.core.pricing import PriceList
 from smsbridge.core.sender import validate_sender
 from smsbridge.services.billing import BillingService
 from smsbridge.services.caller import Caller
-from smsbridge.store.billing import Charge
+from smsbridge.services.guards import SendGuard
+from smsbridge.store.billing import Billing, Charge
 from smsbridge.store.db import now_us
 from smsbridge.store.group_commit import GroupCommitter
 from smsbridge.store.messages import NewMessages
@@ -47,6 +48,7 @@ class SendRequest:
     label: str | None = None
     flash: bool = False
     encoding: str = "auto"
+    no_reload: bool = False  # send even if the same text went to a number moments ago
 
 
 @dataclass(slots=True)
@@ -91,11 +93,13 @@ class SendService:
         ids: IdGenerator,
         ingest: GroupCommitter[NewMessages],
         billing: BillingService,
+        guard: SendGuard,
     ) -> None:
         self.settings = settings
         self.ids = ids
         self.ingest = ingest
         self.billing = billing
+        self.guard = guard
 
     def prepare(
         self,
@@ -248,6 +252,9 @@ class SendService:
     async def send(self, caller: Caller, req: SendRequest) -> AcceptedMessage:
         billing = await self.billing.billing(caller.account_id)
         accepted, rows = self.prepare(caller, req, prices=billing.prices)
+        refused = await self.guard.check(caller.account_id, billing, [(accepted, req.no_reload)])
+        if refused:
+            raise refused[accepted.id]
         await self.ingest.submit(rows)
         accepted.balance = rows.balances.get(caller.account_id)
         return accepted
@@ -258,6 +265,7 @@ class SendService:
         """Accept the valid items in one transaction; report the others by index."""
         billing = await self.billing.billing(caller.account_id)
         staged = self.stage_batch(caller, items, billing.prices)
+        await self.apply_guards(caller, billing, staged)
         await self.commit(staged)
         return staged.accepted, staged.errors
 
@@ -280,8 +288,18 @@ class SendService:
                 staged.errors.append(BatchError(index, exc))
                 continue
             staged.accepted.append(message)
+            staged.indexes.append(index)
+            staged.no_reload.append(item.no_reload)
             staged.rows.extend(rows)
         return staged
+
+    async def apply_guards(self, caller: Caller, billing: Billing, staged: StagedBatch) -> None:
+        """Move the messages that break the reload lock or the daily cap to the errors."""
+        refused = await self.guard.check(
+            caller.account_id, billing, list(zip(staged.accepted, staged.no_reload, strict=True))
+        )
+        if refused:
+            staged.drop(refused)
 
     def commit(self, staged: StagedBatch) -> Awaitable[None]:
         """Start writing a staged batch; the messages are accepted once this resolves. The
@@ -294,8 +312,25 @@ class SendService:
 @dataclass(slots=True)
 class StagedBatch:
     accepted: list[AcceptedMessage] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)  # request position of each accepted one
+    no_reload: list[bool] = field(default_factory=list)
     errors: list[BatchError] = field(default_factory=list)
     rows: NewMessages = field(default_factory=NewMessages)
+
+    def drop(self, refused: dict[int, SmsBridgeError]) -> None:
+        """Refuse some staged messages after all: report them by index, write nothing."""
+        keep = [i for i, m in enumerate(self.accepted) if m.id not in refused]
+        for i, message in enumerate(self.accepted):
+            if message.id in refused:
+                self.errors.append(BatchError(self.indexes[i], refused[message.id]))
+        self.errors.sort(key=lambda e: e.index)
+        self.accepted = [self.accepted[i] for i in keep]
+        self.indexes = [self.indexes[i] for i in keep]
+        self.no_reload = [self.no_reload[i] for i in keep]
+        rows = self.rows
+        rows.messages = [r for r in rows.messages if r[0] not in refused]
+        rows.recipients = [r for r in rows.recipients if r[1] not in refused]
+        rows.charges = [c for c in rows.charges if c.message_id not in refused]
 
 
 def _split_targets(to: list[str]) -> list[str]:

@@ -67,8 +67,9 @@ async def list_accounts(conn: AsyncConnection) -> list[AccountRecord]:
     return [AccountRecord(*row) for row in rows]
 
 
-async def set_rate_limit(conn: AsyncConnection, account_id: int, rate: int | None) -> None:
-    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(rate_limit=rate))
+async def set_limits(conn: AsyncConnection, account_id: int, values: dict[str, int | None]) -> None:
+    """Change any of rate_limit, reload_window, daily_cap."""
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
 
 @dataclass(frozen=True, slots=True)

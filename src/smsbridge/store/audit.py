@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.store.schema import audit_log
@@ -29,6 +29,12 @@ async def record(
             detail=orjson.dumps(detail).decode() if detail else None,
         )
     )
+
+
+async def latest_id(conn: AsyncConnection) -> int:
+    """The newest audit entry: every change of keys, accounts, prices or limits adds one."""
+    value = (await conn.execute(select(func.max(audit_log.c.id)))).scalar()
+    return int(value or 0)
 
 
 async def entries(

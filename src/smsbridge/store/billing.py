@@ -29,9 +29,14 @@ LEDGER_COLUMNS = ("account_id", "at", "delta", "balance_after", "reason", "messa
 
 @dataclass(frozen=True, slots=True)
 class Billing:
+    """An account's prices and the sending rules that protect its recipients."""
+
     prices: PriceList
     prepaid: bool
     refund_policy: str
+    reload_window: int = 180  # seconds; 0: off
+    daily_cap: int | None = None
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +51,8 @@ async def load(conn: AsyncConnection, account_id: int) -> Billing:
         await conn.execute(
             select(
                 accounts.c.price_default, accounts.c.price_high_surcharge, accounts.c.prepaid,
-                accounts.c.refund_policy,
+                accounts.c.refund_policy, accounts.c.reload_window, accounts.c.daily_cap,
+                accounts.c.timezone,
             ).where(accounts.c.id == account_id)
         )
     ).first()  # fmt: skip
@@ -63,7 +69,7 @@ async def load(conn: AsyncConnection, account_id: int) -> Billing:
     default = DEFAULT_PRICE if row.price_default is None else row.price_default
     return Billing(
         PriceList(default, row.price_high_surcharge, by_prefix), bool(row.prepaid),
-        row.refund_policy,
+        row.refund_policy, row.reload_window, row.daily_cap, row.timezone,
     )  # fmt: skip
 
 

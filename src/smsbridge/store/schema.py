@@ -55,6 +55,10 @@ accounts = Table(
     Column("refund_policy", String(16), nullable=False, server_default="unsent"),
     # Requests per second per key; NULL: the gateway default (SMSBRIDGE_RATE_LIMIT_PER_KEY).
     Column("rate_limit", Integer),
+    # The same text to the same number within this many seconds is refused (0: never).
+    Column("reload_window", Integer, nullable=False, server_default=text("180")),
+    # At most this many messages per recipient number per day (account time zone; NULL: no cap).
+    Column("daily_cap", Integer),
     # Password login: failures in a row, and until when login is locked after too many.
     Column("failed_logins", Integer, nullable=False, server_default=text("0")),
     Column("locked_until", BigInteger),

@@ -127,16 +127,25 @@ class PricesIn(BaseModel):
 
 
 class LimitsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rate_limit": 50}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"rate_limit": 50, "reload_window": 180,
+                                         "daily_cap": 20}]},
+    )  # fmt: skip
     rate_limit: int | None = Field(
         None, description="Requests per second per key; null: the gateway default"
     )
+    reload_window: int | None = Field(
+        None, description="Seconds in which the same text to the same number is refused; 0: off"
+    )
+    daily_cap: int | None = Field(None, description="Messages per number per day; null: none")
 
 
-@router.put("/accounts/{name}/limits", summary="Requests per second per key")
+@router.put("/accounts/{name}/limits", summary="Rate limit, reload lock, daily cap")
 async def limits(name: str, body: LimitsIn, gw: GatewayDep, caller: AdminCaller) -> Response:
-    await gw.accounts.set_rate_limit(name, body.rate_limit, actor=caller.actor)
-    return _json({"account": name, "rate_limit": body.rate_limit})
+    values = {field: getattr(body, field) for field in body.model_fields_set}
+    await gw.accounts.set_limits(name, values, actor=caller.actor)
+    return _json({"account": name, **values})
 
 
 @router.post("/accounts/{name}/credit", summary="Add (or deduct) credits; a ledger row")

@@ -126,6 +126,7 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
     items: list[SendRequest | SmsBridgeError] = _validate_items(raw_items)
     billing = await gw.billing.billing(caller.account_id)
     staged = gw.send.stage_batch(caller, items, billing.prices)
+    await gw.send.apply_guards(caller, billing, staged)
     committed = gw.send.commit(staged)
     # Render the reply while the database writes, yielding now and then so the write
     # proceeds; it is sent only once the batch is committed.

@@ -45,6 +45,9 @@ class MessageIn(BaseModel):
     label: str | None = Field(None, max_length=100)
     flash: bool = False
     encoding: Literal["auto", "gsm7", "ucs2"] = "auto"
+    no_reload: bool = Field(
+        False, description="Send even if the same text went to a number within the reload window"
+    )
 
     @field_validator("send_at", mode="before")
     @classmethod
@@ -69,6 +72,7 @@ class MessageIn(BaseModel):
             label=self.label,
             flash=self.flash,
             encoding=self.encoding,
+            no_reload=self.no_reload,
         )
 
 
