@@ -68,7 +68,7 @@ class BillingService:
         by_prefix: dict[str, int] = {}
         for prefix, price in (prefixes or {}).items():
             digits = str(prefix).lstrip("+")
-            if not digits.isdigit() or not 1 <= len(digits) <= 15:
+            if not (digits.isascii() and digits.isdigit()) or not 1 <= len(digits) <= 15:
                 raise ValidationFailed(
                     f"Invalid prefix {prefix!r}: use the leading digits of E.164 numbers, "
                     "e.g. 49 or 4917.",

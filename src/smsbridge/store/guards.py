@@ -1,54 +1,61 @@
-"""What an account recently sent to given numbers: for the reload lock and the daily cap."""
+"""What an account recently sent to given numbers: for the reload lock and the daily cap.
+
+These run for every send, so each is one statement whose text never changes: the numbers go
+in as a single parameter (a JSON array on SQLite, an array on PostgreSQL).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsbridge.core.message import Status
-from smsbridge.store.bulk import one_of
-from smsbridge.store.schema import messages, recipients
+_SELECTS = {
+    "recent": "SELECT r.to_number, m.text",
+    "counts": "SELECT r.to_number, count(*)",
+}
+_WHERE = {
+    "sqlite": (
+        " FROM recipients r JOIN messages m ON m.id = r.message_id"
+        " WHERE r.account_id = ? AND r.to_number IN (SELECT value FROM json_each(?))"
+        " AND r.created_at >= ? AND r.status <> 'rejected' AND m.test = 0"
+    ),
+    "postgresql": (
+        " FROM recipients r JOIN messages m ON m.id = r.message_id"
+        " WHERE r.account_id = $1 AND r.to_number = ANY($2::varchar[])"
+        " AND r.created_at >= $3 AND r.status <> 'rejected' AND m.test = false"
+    ),
+}
+
+
+def _sql(conn: AsyncConnection, kind: str) -> str:
+    dialect = conn.dialect.name
+    group = " GROUP BY r.to_number" if kind == "counts" else ""
+    return _SELECTS[kind] + _WHERE[dialect] + group
+
+
+def _numbers(conn: AsyncConnection, numbers: Sequence[str]) -> object:
+    return orjson.dumps(list(numbers)).decode() if conn.dialect.name == "sqlite" else list(numbers)
 
 
 async def recent_texts(
     conn: AsyncConnection, account_id: int, numbers: Sequence[str], since: int
 ) -> set[tuple[str, str]]:
     """(number, text) pairs sent (not rejected, not test) since ``since``."""
-    found: set[tuple[str, str]] = set()
-    for start in range(0, len(numbers), 500):
-        result = await conn.execute(
-            select(recipients.c.to_number, messages.c.text)
-            .join(messages, messages.c.id == recipients.c.message_id)
-            .where(
-                recipients.c.account_id == account_id,
-                one_of(conn, recipients.c.to_number, numbers[start : start + 500]),
-                recipients.c.created_at >= since,
-                recipients.c.status != Status.REJECTED.value,
-                messages.c.test.is_(False),
-            )
-        )
-        found.update((number, text) for number, text in result.all())
-    return found
+    result = await conn.exec_driver_sql(
+        _sql(conn, "recent"), (account_id, _numbers(conn, numbers), since)
+    )
+    rows: list[Any] = list(result.all())
+    return {(str(row[0]), str(row[1])) for row in rows}
 
 
 async def counts_since(
     conn: AsyncConnection, account_id: int, numbers: Sequence[str], since: int
 ) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for start in range(0, len(numbers), 500):
-        result = await conn.execute(
-            select(recipients.c.to_number, func.count())
-            .join(messages, messages.c.id == recipients.c.message_id)
-            .where(
-                recipients.c.account_id == account_id,
-                one_of(conn, recipients.c.to_number, numbers[start : start + 500]),
-                recipients.c.created_at >= since,
-                recipients.c.status != Status.REJECTED.value,
-                messages.c.test.is_(False),
-            )
-            .group_by(recipients.c.to_number)
-        )
-        counts.update({number: int(n) for number, n in result.all()})
-    return counts
+    result = await conn.exec_driver_sql(
+        _sql(conn, "counts"), (account_id, _numbers(conn, numbers), since)
+    )
+    rows: list[Any] = list(result.all())
+    return {str(row[0]): int(row[1]) for row in rows}

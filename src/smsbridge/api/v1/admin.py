@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from smsbridge.api.deps import AdminCaller, GatewayDep
+from smsbridge.api.v1.params import parse_id
 from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
 from smsbridge.core.errors import NotFound
@@ -210,9 +211,10 @@ async def create_key(name: str, body: KeyIn, gw: GatewayDep, caller: AdminCaller
 
 @router.delete("/keys/{key_id}", summary="Revoke a key")
 async def revoke_key(key_id: str, gw: GatewayDep, caller: AdminCaller) -> Response:
-    if not key_id.isdigit() or len(key_id) > 18:
+    ident = parse_id(key_id)
+    if ident is None:
         raise NotFound(f"No key {key_id!r}.", code="key_not_found")
-    await gw.keys.revoke(int(key_id), actor=caller.actor)
+    await gw.keys.revoke(ident, actor=caller.actor)
     return _json({"id": key_id, "revoked": True})
 
 

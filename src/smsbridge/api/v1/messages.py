@@ -15,6 +15,7 @@ from starlette.routing import Route
 from smsbridge.api.deps import CancelCaller, GatewayDep, ReadCaller, SendCaller, authenticate
 from smsbridge.api.errors import describe_validation, error_response
 from smsbridge.api.v1 import render
+from smsbridge.api.v1.params import parse_id
 from smsbridge.api.v1.schemas import (
     BatchIn,
     BatchOut,
@@ -48,11 +49,12 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def _message_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 19:
+    value = parse_id(raw)
+    if value is None:
         raise NotFound(
             f"No message {raw!r}; message ids are numeric strings.", code="message_not_found"
         )
-    return int(raw)
+    return value
 
 
 @router.post(
@@ -190,7 +192,7 @@ async def list_messages(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and parse_id(cursor) is None:
         raise ValidationFailed(
             "Invalid cursor; pass `next_cursor` from the previous page.", code="invalid_cursor"
         )
