@@ -18,12 +18,11 @@ from smsbridge.dispatch.reports import ReportWriter
 from smsbridge.dispatch.router import Router
 from smsbridge.services.accounts import AccountService
 from smsbridge.services.billing import BillingService
-from smsbridge.services.guards import SendGuard
 from smsbridge.services.keys import KeyService
 from smsbridge.services.limits import RateLimiter
 from smsbridge.services.messages import MessageService
 from smsbridge.services.send import SendService
-from smsbridge.store import audit
+from smsbridge.store import audit, guards
 from smsbridge.store import messages as message_store
 from smsbridge.store.db import Database, now_us
 from smsbridge.store.group_commit import GroupCommitter
@@ -48,19 +47,22 @@ class Gateway:
             on_commit=self._committed,
         )
         self.billing = BillingService(self.db, cache_seconds=settings.auth_cache_seconds)
-        self.guard = SendGuard(self.db)
-        self.send = SendService(settings, self.ids, self.ingest, self.billing, self.guard)
+        self.send = SendService(settings, self.ids, self.ingest, self.billing)
         self.messages = MessageService(self.db)
         self.keys = KeyService(self.db, cache_seconds=settings.auth_cache_seconds)
         self.accounts = AccountService(self.db, self.keys, lambda: self.billing.forget())
         self.limiter = RateLimiter(settings.rate_limit_per_key)
 
     async def _insert(self, batch: list[message_store.NewMessages]) -> None:
-        combined = message_store.NewMessages()
-        for rows in batch:
-            combined.extend(rows)
+        now = now_us()
         async with self.db.write() as conn:
-            balances = await message_store.insert_messages(conn, combined, now_us())
+            checks = [check for rows in batch for check in rows.checks]
+            refused = await guards.judge(conn, checks, now) if checks else {}
+            combined = message_store.NewMessages()
+            for rows in batch:
+                rows.drop(refused)
+                combined.extend(rows)
+            balances = await message_store.insert_messages(conn, combined, now)
         for rows in batch:
             rows.balances = balances
 
@@ -99,7 +101,6 @@ class Gateway:
         async with self.db.write() as conn:
             self.ids.node = await allocate_node(conn)
         self.ingest.start()
-        self.guard.start()
         self._watcher = asyncio.get_running_loop().create_task(self._watch_changes())
         if dispatch:
             connectors = connectors or build_connectors(self.settings)
@@ -115,7 +116,6 @@ class Gateway:
                 await self._watcher
             self._watcher = None
         await self.ingest.stop()
-        await self.guard.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
             self.dispatcher = None

@@ -22,10 +22,10 @@ from smsbridge.core.pricing import PriceList
 from smsbridge.core.sender import validate_sender
 from smsbridge.services.billing import BillingService
 from smsbridge.services.caller import Caller
-from smsbridge.services.guards import SendGuard
 from smsbridge.store.billing import Billing, Charge
 from smsbridge.store.db import now_us
 from smsbridge.store.group_commit import GroupCommitter
+from smsbridge.store.guards import GuardCheck
 from smsbridge.store.messages import NewMessages
 
 _REJECTED = Status.REJECTED.value
@@ -93,13 +93,11 @@ class SendService:
         ids: IdGenerator,
         ingest: GroupCommitter[NewMessages],
         billing: BillingService,
-        guard: SendGuard,
     ) -> None:
         self.settings = settings
         self.ids = ids
         self.ingest = ingest
         self.billing = billing
-        self.guard = guard
 
     def prepare(
         self,
@@ -252,10 +250,12 @@ class SendService:
     async def send(self, caller: Caller, req: SendRequest) -> AcceptedMessage:
         billing = await self.billing.billing(caller.account_id)
         accepted, rows = self.prepare(caller, req, prices=billing.prices)
-        refused = await self.guard.check(caller.account_id, billing, [(accepted, req.no_reload)])
-        if refused:
-            raise refused[accepted.id]
+        check = _guard_check(caller.account_id, billing, [(accepted, req.no_reload)])
+        if check is not None:
+            rows.checks.append(check)
         await self.ingest.submit(rows)
+        if rows.refused:
+            raise rows.refused[accepted.id]
         accepted.balance = rows.balances.get(caller.account_id)
         return accepted
 
@@ -264,16 +264,16 @@ class SendService:
     ) -> tuple[list[AcceptedMessage], list[BatchError]]:
         """Accept the valid items in one transaction; report the others by index."""
         billing = await self.billing.billing(caller.account_id)
-        staged = self.stage_batch(caller, items, billing.prices)
-        await self.apply_guards(caller, billing, staged)
+        staged = self.stage_batch(caller, items, billing)
         await self.commit(staged)
+        staged.settle()
         return staged.accepted, staged.errors
 
     def stage_batch(
         self,
         caller: Caller,
         items: list[SendRequest | SmsBridgeError],
-        prices: PriceList = DEFAULT_PRICES,
+        billing: Billing,
     ) -> StagedBatch:
         """Validate, price and build the rows of a batch without writing them yet."""
         staged = StagedBatch()
@@ -283,7 +283,7 @@ class SendService:
                 staged.errors.append(BatchError(index, item))
                 continue
             try:
-                message, rows = self.prepare(caller, item, now, prices)
+                message, rows = self.prepare(caller, item, now, billing.prices)
             except SmsBridgeError as exc:
                 staged.errors.append(BatchError(index, exc))
                 continue
@@ -291,15 +291,12 @@ class SendService:
             staged.indexes.append(index)
             staged.no_reload.append(item.no_reload)
             staged.rows.extend(rows)
-        return staged
-
-    async def apply_guards(self, caller: Caller, billing: Billing, staged: StagedBatch) -> None:
-        """Move the messages that break the reload lock or the daily cap to the errors."""
-        refused = await self.guard.check(
+        check = _guard_check(
             caller.account_id, billing, list(zip(staged.accepted, staged.no_reload, strict=True))
         )
-        if refused:
-            staged.drop(refused)
+        if check is not None:
+            staged.rows.checks.append(check)
+        return staged
 
     def commit(self, staged: StagedBatch) -> Awaitable[None]:
         """Start writing a staged batch; the messages are accepted once this resolves. The
@@ -317,8 +314,11 @@ class StagedBatch:
     errors: list[BatchError] = field(default_factory=list)
     rows: NewMessages = field(default_factory=NewMessages)
 
-    def drop(self, refused: dict[int, SmsBridgeError]) -> None:
-        """Refuse some staged messages after all: report them by index, write nothing."""
+    def settle(self) -> None:
+        """Once written: move the messages the checks refused from accepted to errors."""
+        refused = self.rows.refused
+        if not refused:
+            return
         keep = [i for i, m in enumerate(self.accepted) if m.id not in refused]
         for i, message in enumerate(self.accepted):
             if message.id in refused:
@@ -327,10 +327,6 @@ class StagedBatch:
         self.accepted = [self.accepted[i] for i in keep]
         self.indexes = [self.indexes[i] for i in keep]
         self.no_reload = [self.no_reload[i] for i in keep]
-        rows = self.rows
-        rows.messages = [r for r in rows.messages if r[0] not in refused]
-        rows.recipients = [r for r in rows.recipients if r[1] not in refused]
-        rows.charges = [c for c in rows.charges if c.message_id not in refused]
 
 
 def _split_targets(to: list[str]) -> list[str]:
@@ -351,3 +347,18 @@ def _to_us(value: datetime) -> int:
             code="invalid_send_at",
         )
     return int(value.timestamp() * 1_000_000)
+
+
+def _guard_check(
+    account_id: int, billing: Billing, messages: list[tuple[AcceptedMessage, bool]]
+) -> GuardCheck | None:
+    """What the reload lock and the daily cap must look at (None: nothing to check)."""
+    if not billing.reload_window and not billing.daily_cap:
+        return None
+    check = GuardCheck(account_id, billing.reload_window, billing.daily_cap, billing.timezone)
+    for message, no_reload in messages:
+        if message.test:
+            continue
+        numbers = tuple(r.to for r in message.recipients if r.status != _REJECTED)
+        check.messages.append((message.id, message.text, numbers, no_reload))
+    return check if check.messages else None

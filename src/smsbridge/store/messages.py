@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsbridge.core.errors import SmsBridgeError
 from smsbridge.core.message import PENDING, Status
 from smsbridge.store import billing
 from smsbridge.store.billing import Charge
 from smsbridge.store.bulk import insert_rows
+from smsbridge.store.guards import GuardCheck
 from smsbridge.store.schema import messages, parts, recipient_events, recipients
 
 Row = dict[str, Any]
@@ -29,13 +31,27 @@ class NewMessages:
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     recipients: list[tuple[Any, ...]] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
-    # Filled in when written: each charged account's balance afterwards.
+    checks: list[GuardCheck] = field(default_factory=list)  # reload lock and daily cap
+    # Filled in when written: each charged account's balance afterwards, and the messages
+    # the checks refused (they are not written).
     balances: dict[int, int] = field(default_factory=dict)
+    refused: dict[int, SmsBridgeError] = field(default_factory=dict)
 
     def extend(self, other: NewMessages) -> None:
         self.messages.extend(other.messages)
         self.recipients.extend(other.recipients)
         self.charges.extend(other.charges)
+        self.checks.extend(other.checks)
+
+    def drop(self, refused: dict[int, SmsBridgeError]) -> None:
+        """Remove refused messages (their recipients and charges) and remember why."""
+        mine = {r[0] for r in self.messages} & refused.keys()
+        if not mine:
+            return
+        self.refused.update({mid: refused[mid] for mid in mine})
+        self.messages = [r for r in self.messages if r[0] not in mine]
+        self.recipients = [r for r in self.recipients if r[1] not in mine]
+        self.charges = [c for c in self.charges if c.message_id not in mine]
 
     @property
     def size(self) -> int:

@@ -127,8 +127,7 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
         )
     items: list[SendRequest | SmsBridgeError] = _validate_items(raw_items)
     billing = await gw.billing.billing(caller.account_id)
-    staged = gw.send.stage_batch(caller, items, billing.prices)
-    await gw.send.apply_guards(caller, billing, staged)
+    staged = gw.send.stage_batch(caller, items, billing)
     committed = gw.send.commit(staged)
     # Render the reply while the database writes, yielding now and then so the write
     # proceeds; it is sent only once the batch is committed.
@@ -136,6 +135,11 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
     for start in range(0, len(staged.accepted), 1000):
         await asyncio.sleep(0)
         rendered.extend(render.accepted_many(staged.accepted[start : start + 1000]))
+    await committed
+    if staged.rows.refused:  # the reload lock or the daily cap turned some down
+        refused_ids = {str(mid) for mid in staged.rows.refused}
+        rendered = [m for m in rendered if m["id"] not in refused_ids]
+        staged.settle()
     body: dict[str, Any] = {
         "messages": rendered,
         "errors": [
@@ -143,7 +147,6 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
             for e in staged.errors
         ],
     }
-    await committed
     balance = staged.rows.balances.get(caller.account_id)
     if balance is not None:
         body["balance"] = credits(balance)
