@@ -1,7 +1,12 @@
-"""What an account recently sent to given numbers: for the reload lock and the daily cap.
+"""The reload lock and the daily cap per recipient number.
 
-These run for every send, so each is one statement whose text never changes: the numbers go
-in as a single parameter (a JSON array on SQLite, an array on PostgreSQL).
+The same text to the same number within the account's reload window (180 s by default) is
+refused unless the message says ``no_reload``; an account may also cap the messages per number
+per day (in its time zone). The checks run inside the transaction that writes the messages,
+for all messages of a group commit at once, each as one statement whose text never changes
+(the numbers go in as one parameter: a JSON array on SQLite, an array on PostgreSQL). On SQLite
+writers are serialised, so two identical requests can never both pass; on PostgreSQL two
+processes committing the same text to the same number in the same instant could.
 """
 
 from __future__ import annotations
