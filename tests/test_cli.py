@@ -13,6 +13,7 @@ COMMANDS = [
     [], ["serve"], ["worker"], ["migrate"], ["send"], ["keys"], ["keys", "create"],
     ["keys", "list"], ["keys", "revoke"], ["accounts"], ["accounts", "create"],
     ["accounts", "list"], ["accounts", "show"], ["accounts", "suspend"], ["accounts", "resume"],
+    ["accounts", "update"], ["accounts", "credit"], ["accounts", "prices"], ["accounts", "limits"],
 ]  # fmt: skip
 
 
@@ -108,6 +109,18 @@ def test_accounts_and_key_options(env: dict[str, str]) -> None:
     smsbridge("accounts", "suspend", "acme", env=env)
     assert "suspended" in smsbridge("accounts", "show", "acme", env=env).stdout
     smsbridge("accounts", "resume", "acme", env=env)
+    updated = smsbridge("accounts", "update", "acme", "--region", "de", "--from", "Acme",
+                        "--languages", "turkish", env=env).stdout  # fmt: skip
+    assert "region DE" in updated and "from Acme" in updated and "turkish" in updated
+    sent = smsbridge("send", "--account", "acme", "0176 12345678", "--text", "hi", env=env).stdout
+    assert "+4917612345678  queued" in sent
+    prices = smsbridge("accounts", "prices", "acme", "--default", "0.09", "--prefix", "49=0.07",
+                       env=env).stdout  # fmt: skip
+    assert "default 0.09 per part" in prices and "+49  0.07" in prices
+    credited = smsbridge("accounts", "credit", "acme", "5", "--note", "top-up", env=env).stdout
+    assert "balance of acme: 4.0 credits" in credited  # the send above cost one credit
+    limited = smsbridge("accounts", "limits", "acme", "--rate", "10", "--daily-cap", "3", env=env)
+    assert "rate_limit 10" in limited.stderr
     out = smsbridge(
         "keys", "create", "--account", "acme", "--name", "signed", "--scopes",
         "messages:send,messages:read", "--expires", "30d", "--ip-allow", "10.0.0.0/8",

@@ -336,6 +336,33 @@ def accounts_create(
     out.print(f"account {record.name} created (id {record.id})")
 
 
+@accounts_app.command("update")
+def accounts_update(
+    name: Annotated[str, typer.Argument(help="Account name")],
+    region: Annotated[str | None, typer.Option(help="Default number region ('' clears)")] = None,
+    sender: Annotated[str | None, typer.Option("--from", help="Default sender ('' clears)")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone")] = None,
+    languages: Annotated[
+        str | None, typer.Option(help="National shift tables: turkish,spanish,portuguese")
+    ] = None,
+) -> None:
+    """Change an account's defaults; options left out stay as they are."""
+    cfg = settings()
+
+    async def main() -> Any:
+        async with _services(cfg) as (_, accounts):
+            return await accounts.update(
+                name, region=region, sender=sender, timezone=timezone, languages=languages
+            )
+
+    record = run(main)
+    out.print(
+        f"account {record.name}: region {record.default_region or '-'}, from "
+        f"{record.default_sender or '-'}, time zone {record.timezone}, languages "
+        f"{record.national_languages or '-'}"
+    )
+
+
 @accounts_app.command("list")
 def accounts_list() -> None:
     """List accounts, one per line."""

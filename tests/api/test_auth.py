@@ -151,3 +151,32 @@ async def test_revocation_by_another_process(live_factory: Any, database_url: st
     await asyncio.sleep(0.3)
     r = await live.client.get("/api/v1/messages", headers=headers)
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+
+
+async def test_account_defaults_can_change(live: Live) -> None:
+    admin = bearer(await key_for(live, scopes="admin"))
+    await live.gateway.accounts.create("moving")
+    key = bearer(await key_for(live, account="moving"))
+    r = await live.client.post("/api/v1/messages", json={"to": "0664 1234567", "text": "x"},
+                               headers=key)  # fmt: skip
+    assert r.status_code == 422 and r.json()["error"]["code"] == "region_required"
+    r = await live.client.patch(
+        "/api/v1/admin/accounts/moving",
+        json={"region": "at", "from": "Shop", "timezone": "Europe/Vienna"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["region"], r.json()["from"], r.json()["timezone"]) == (
+        "AT",
+        "Shop",
+        "Europe/Vienna",
+    )
+    r = await live.client.post("/api/v1/messages", json={"to": "0664 1234567", "text": "x"},
+                               headers=key)  # fmt: skip
+    assert r.status_code == 202, r.text
+    assert r.json()["recipients"][0]["to"] == "+436641234567" and r.json()["from"] == "Shop"
+    for body, code in [({"region": "XX"}, "invalid_region"), ({"timezone": "Mars/Base"},
+                       "invalid_timezone"), ({"languages": "klingon"}, "invalid_languages"),
+                       ({"from": "!"}, "invalid_sender")]:  # fmt: skip
+        r = await live.client.patch("/api/v1/admin/accounts/moving", json=body, headers=admin)
+        assert r.status_code == 422 and r.json()["error"]["code"] == code

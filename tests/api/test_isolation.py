@@ -28,6 +28,8 @@ CASES: dict[tuple[str, str], tuple[str, Any, set[int]]] = {
     ("GET", "/api/v1/admin/accounts"): ("/api/v1/admin/accounts", None, {403}),
     ("POST", "/api/v1/admin/accounts"): ("/api/v1/admin/accounts", {"name": "x"}, {403}),
     ("GET", "/api/v1/admin/accounts/{name}"): ("/api/v1/admin/accounts/victim", None, {403}),
+    ("PATCH", "/api/v1/admin/accounts/{name}"): ("/api/v1/admin/accounts/victim",
+                                                 {"region": "AT"}, {403}),
     ("POST", "/api/v1/admin/accounts/{name}/suspend"): ("/api/v1/admin/accounts/victim/suspend",
                                                          None, {403}),
     ("POST", "/api/v1/admin/accounts/{name}/resume"): ("/api/v1/admin/accounts/victim/resume",

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
 
+from smsbridge.core.encoding import Language
 from smsbridge.core.errors import (
     Conflict,
     Forbidden,
@@ -68,21 +69,10 @@ class AccountService:
                 "The password is too short: use at least 8 characters.", code="weak_password"
             )
         if region is not None:
-            region = region.upper()
-            if region not in phonenumbers.SUPPORTED_REGIONS:
-                raise ValidationFailed(
-                    f"Unknown region {region!r}: use an ISO 3166 country code such as DE.",
-                    code="invalid_region",
-                )
+            region = _region(region)
         if sender is not None:
             sender = validate_sender(sender)
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationFailed(
-                f"Unknown time zone {timezone!r}: use an IANA name such as Europe/Berlin.",
-                code="invalid_timezone",
-            ) from None
+        timezone = _timezone(timezone)
         password_hash = self.hasher.hash(password) if password is not None else None
         now = now_us()
         try:
@@ -192,6 +182,45 @@ class AccountService:
             actor=f"login:{email}",
         )  # fmt: skip
 
+    async def update(
+        self,
+        name: str,
+        *,
+        region: str | None = None,
+        sender: str | None = None,
+        timezone: str | None = None,
+        languages: str | None = None,
+        actor: str = "cli",
+    ) -> repo.AccountRecord:
+        """Change the defaults of an account; what is not given stays. An empty string clears
+        region, sender or languages."""
+        values: dict[str, str | None] = {}
+        if region is not None:
+            values["default_region"] = _region(region) if region else None
+        if sender is not None:
+            values["default_sender"] = validate_sender(sender) if sender else None
+        if timezone is not None:
+            values["timezone"] = _timezone(timezone)
+        if languages is not None:
+            chosen = [p.strip().lower() for p in languages.split(",") if p.strip()]
+            unknown = [p for p in chosen if p not in {lang.value for lang in Language}]
+            if unknown:
+                raise ValidationFailed(
+                    f"Unknown language(s) {', '.join(unknown)}; use turkish, spanish, portuguese.",
+                    code="invalid_languages",
+                )
+            values["national_languages"] = ",".join(chosen) or None
+        record = await self.get(name)
+        if values:
+            now = now_us()
+            async with self.db.write() as conn:
+                await repo.set_profile(conn, record.id, values)
+                await audit.record(conn, actor=actor, action="account.updated",
+                                   account_id=record.id, now=now, **values)  # fmt: skip
+            self.keys.forget()
+            self.on_change()
+        return await self.get(name)
+
     def _password_matches(self, password_hash: str, password: str) -> bool:
         try:
             return bool(self.hasher.verify(password_hash, password))
@@ -214,3 +243,24 @@ def _bad_login() -> Unauthorized:
         "Wrong email or password. After 5 failures in a row the login is locked for 15 minutes.",
         code="invalid_login",
     )
+
+
+def _region(value: str) -> str:
+    region = value.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationFailed(
+            f"Unknown region {value!r}: use an ISO 3166 country code such as DE.",
+            code="invalid_region",
+        )
+    return region
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(
+            f"Unknown time zone {value!r}: use an IANA name such as Europe/Berlin.",
+            code="invalid_timezone",
+        ) from None
+    return value

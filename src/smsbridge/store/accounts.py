@@ -104,5 +104,12 @@ async def record_login(
     )
 
 
+async def set_profile(
+    conn: AsyncConnection, account_id: int, values: dict[str, str | None]
+) -> None:
+    """Change any of default_region, default_sender, timezone, national_languages."""
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
 async def set_status(conn: AsyncConnection, account_id: int, status: str) -> None:
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(status=status))

@@ -96,6 +96,30 @@ async def get_account(name: str, gw: GatewayDep, caller: AdminCaller) -> Respons
     return _json(_account(await gw.accounts.get(name)))
 
 
+class AccountUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"examples": [{"region": "AT", "from": "MyShop",
+                                         "timezone": "Europe/Vienna", "languages": "turkish"}]},
+    )  # fmt: skip
+    region: str | None = Field(None, max_length=2, description="Empty string clears it")
+    sender: str | None = Field(None, alias="from", max_length=16)
+    timezone: str | None = Field(None, max_length=64)
+    languages: str | None = Field(None, max_length=64, description="turkish,spanish,portuguese")
+
+
+@router.patch("/accounts/{name}", summary="Change an account's defaults")
+async def update_account(
+    name: str, body: AccountUpdate, gw: GatewayDep, caller: AdminCaller
+) -> Response:
+    record = await gw.accounts.update(
+        name, region=body.region, sender=body.sender, timezone=body.timezone,
+        languages=body.languages, actor=caller.actor,
+    )  # fmt: skip
+    return _json(_account(record))
+
+
 @router.post("/accounts/{name}/suspend", summary="Suspend an account: its keys stop working")
 async def suspend(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
     return _json(_account(await gw.accounts.set_status(name, "suspended", actor=caller.actor)))
