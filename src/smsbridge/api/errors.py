@@ -51,6 +51,12 @@ def describe_validation(errors: list[Any]) -> tuple[str, str, list[dict[str, str
     return "invalid_request", f"{first['field']}: {first['problem']}{more}", details
 
 
+def validation_error_response(errors: list[Any]) -> Response:
+    """400 for a body that is not JSON, 422 for JSON that breaks the schema."""
+    code, message, details = describe_validation(errors)
+    return error_response(400 if code == "invalid_json" else 422, code, message, details)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SmsBridgeError)
     async def _domain(_request: Request, exc: SmsBridgeError) -> Response:
@@ -60,9 +66,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:
-        code, message, details = describe_validation(list(exc.errors()))
-        status = 400 if code == "invalid_json" else 422
-        return error_response(status, code, message, details)
+        return validation_error_response(list(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:

@@ -24,6 +24,7 @@ from smsbridge.dispatch.reports import ReportWriter
 from smsbridge.dispatch.retry import backoff_seconds
 from smsbridge.dispatch.router import Router
 from smsbridge.store import outbox
+from smsbridge.store import reports as report_store
 from smsbridge.store.db import Database, now_us
 from smsbridge.store.group_commit import GroupCommitter
 
@@ -212,10 +213,10 @@ class Dispatcher:
         while not self._stopping:
             try:
                 async with self.db.read() as conn:
-                    waiting = await outbox.has_orphans(conn)
+                    waiting = await report_store.has_orphans(conn)
                 if waiting:
                     async with self.db.write(fresh_plans=True) as conn:
-                        await outbox.adopt_waiting_orphans(conn)
+                        await report_store.adopt_waiting_orphans(conn)
                 if loop.time() >= next_poll:
                     next_poll = loop.time() + poll_every
                     await self._poll_stale()
@@ -227,7 +228,7 @@ class Dispatcher:
         now = now_us()
         older = now - int(self.settings.report_poll_after_seconds * 1_000_000)
         async with self.db.read() as conn:
-            stale = await outbox.stale_sent(conn, older_than=older, limit=1000)
+            stale = await report_store.stale_sent(conn, older_than=older, limit=1000)
         if not stale:
             return
         by_channel: dict[str, list[str]] = {}
@@ -240,7 +241,7 @@ class Dispatcher:
             reports = await connector.poll_status(ids)
             await asyncio.gather(*(self.reports.report(report) for report in reports))
         async with self.db.write() as conn:
-            await outbox.touch_recipients(conn, sorted({rid for rid, _, _ in stale}), now)
+            await report_store.touch_recipients(conn, sorted({rid for rid, _, _ in stale}), now)
 
 
 def _outbound(item: outbox.Claimed, message: outbox.Row) -> OutboundSms:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smsbridge.connectors.base import StatusReport
-from smsbridge.store import outbox
+from smsbridge.store import reports as store_reports
 from smsbridge.store.db import Database, now_us
 from smsbridge.store.group_commit import GroupCommitter
 
@@ -13,7 +13,7 @@ from smsbridge.store.group_commit import GroupCommitter
 class ReportWriter:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.committer: GroupCommitter[list[outbox.Report]] = GroupCommitter(
+        self.committer: GroupCommitter[list[store_reports.Report]] = GroupCommitter(
             self._flush, name="reports", max_batch=2000, weight=len
         )
         self.applied = 0
@@ -25,12 +25,12 @@ class ReportWriter:
         now = now_us()
         await self.committer.submit(
             [
-                outbox.Report(r.channel, r.provider_id, r.status, r.error_code, r.at or now)
+                store_reports.Report(r.channel, r.provider_id, r.status, r.error_code, r.at or now)
                 for r in reports
             ]
         )
 
-    async def _flush(self, batches: list[list[outbox.Report]]) -> None:
+    async def _flush(self, batches: list[list[store_reports.Report]]) -> None:
         reports = [report for batch in batches for report in batch]
         async with self.db.write(fresh_plans=True) as conn:
-            self.applied += await outbox.apply_reports(conn, reports)
+            self.applied += await store_reports.apply_reports(conn, reports)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from smsbridge.core.errors import ValidationFailed
 from smsbridge.core.pricing import to_micro
+from smsbridge.services.ttl_cache import TtlCache
 from smsbridge.store import audit
 from smsbridge.store import billing as repo
 from smsbridge.store.db import Database, now_us
@@ -17,22 +17,20 @@ REFUND_POLICIES = ("unsent", "none")
 class BillingService:
     def __init__(self, db: Database, *, cache_seconds: float = 2.0) -> None:
         self.db = db
-        self.cache_seconds = cache_seconds
-        self._cache: dict[int, tuple[float, repo.Billing]] = {}
+        self._cache: TtlCache[int, repo.Billing] = TtlCache(cache_seconds)
 
     def forget(self) -> None:
         self._cache.clear()
 
     async def billing(self, account_id: int) -> repo.Billing:
         """The account's prices and policy (cached briefly; changes here apply at once)."""
-        hit = self._cache.get(account_id)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        found, billing = self._cache.get(account_id)
+        if found and billing is not None:
+            return billing
         async with self.db.read() as conn:
-            found = await repo.load(conn, account_id)
-        self._cache[account_id] = (now + self.cache_seconds, found)
-        return found
+            billing = await repo.load(conn, account_id)
+        self._cache.put(account_id, billing)
+        return billing
 
     async def balance(self, account_id: int) -> tuple[int, bool]:
         async with self.db.read() as conn:
@@ -95,7 +93,7 @@ class BillingService:
                 prefixes={k: str(v) for k, v in (prefixes or {}).items()},
                 prepaid=prepaid, refund_policy=refund_policy,
             )  # fmt: skip
-        self._cache.pop(account_id, None)
+        self._cache.discard(account_id)
         return await self.billing(account_id)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -14,6 +13,7 @@ from smsbridge.core.encoding import parse_languages
 from smsbridge.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from smsbridge.core.scopes import parse_scopes
 from smsbridge.services.caller import Caller
+from smsbridge.services.ttl_cache import TtlCache
 from smsbridge.store import audit
 from smsbridge.store import keys as repo
 from smsbridge.store.db import Database, now_us
@@ -87,8 +87,7 @@ class CreatedKey:
 class KeyService:
     def __init__(self, db: Database, *, cache_seconds: float = 2.0) -> None:
         self.db = db
-        self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, repo.KeyRecord | None]] = {}
+        self._cache: TtlCache[str, repo.KeyRecord | None] = TtlCache(cache_seconds)
 
     async def create(
         self,
@@ -198,15 +197,11 @@ class KeyService:
         return _caller(record)
 
     async def _record(self, digest: str) -> repo.KeyRecord | None:
-        hit = self._cache.get(digest)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        async with self.db.read() as conn:
-            record = await repo.find_by_hash(conn, digest)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (now + self.cache_seconds, record)
+        found, record = self._cache.get(digest)
+        if not found:
+            async with self.db.read() as conn:
+                record = await repo.find_by_hash(conn, digest)
+            self._cache.put(digest, record)
         return record
 
 

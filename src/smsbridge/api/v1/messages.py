@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from smsbridge.api.deps import CancelCaller, GatewayDep, ReadCaller, SendCaller, authenticate
-from smsbridge.api.errors import describe_validation, error_response
+from smsbridge.api.errors import describe_validation, validation_error_response
 from smsbridge.api.v1 import render
 from smsbridge.api.v1.params import parse_id
 from smsbridge.api.v1.schemas import (
@@ -78,8 +78,7 @@ async def send_message_lean(request: Request) -> Response:
     try:
         body = MessageIn.model_validate_json(await request.body())
     except ValidationError as exc:
-        code, message, details = describe_validation(list(exc.errors()))
-        return error_response(400 if code == "invalid_json" else 422, code, message, details)
+        return validation_error_response(list(exc.errors()))
     accepted = await gw.send.send(caller, body.to_request())
     return _json(render.accepted(accepted), 202)
 
@@ -104,8 +103,7 @@ async def send_batch_lean(request: Request) -> Response:
     try:
         body = _batch_adapter.validate_json(await request.body())
     except ValidationError as exc:
-        code, message, details = describe_validation(list(exc.errors()))
-        return error_response(400 if code == "invalid_json" else 422, code, message, details)
+        return validation_error_response(list(exc.errors()))
     return await _accept_batch(gw, caller, body.messages)
 
 

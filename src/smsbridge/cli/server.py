@@ -1,0 +1,132 @@
+"""`smsbridge serve`, `worker`, `migrate` and `send`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated, Any
+
+import typer
+
+from smsbridge.cli.common import app, err, migrated, out, run, settings
+from smsbridge.runtime import tune_gc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [8080]")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve the API only; run dispatchers elsewhere.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="HTTP worker processes sharing the port [1]; each also dispatches."),
+    ] = None,
+) -> None:
+    """Start the HTTP API (and, unless --no-worker, the dispatcher)."""
+    import os
+
+    import uvicorn
+
+    from smsbridge.api.app import create_app
+
+    cfg = settings()
+    logging.basicConfig(
+        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    count = workers or cfg.workers
+    options: dict[str, Any] = {
+        "host": host or cfg.host,
+        "port": port or cfg.port,
+        "log_level": cfg.log_level.lower(),
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+    }
+    if count == 1:
+        tune_gc()
+        uvicorn.run(create_app(cfg, dispatch=not no_worker and cfg.dispatch), **options)
+        return
+    # Several processes: migrate once here, then let each worker build the app from the
+    # same environment.
+    run(lambda: migrated(cfg))
+    os.environ["SMSBRIDGE_MIGRATE_ON_START"] = "false"
+    if no_worker:
+        os.environ["SMSBRIDGE_DISPATCH"] = "false"
+    uvicorn.run("smsbridge.api.app:create_app_from_env", factory=True, workers=count, **options)
+
+
+@app.command()
+def worker() -> None:
+    """Run a dispatcher only (add processes to share the load on PostgreSQL)."""
+    from smsbridge.gateway import Gateway
+
+    cfg = settings()
+    logging.basicConfig(
+        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def main() -> None:
+        gateway = Gateway(cfg)
+        await gateway.start(dispatch=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        err.print(f"worker {gateway.dispatcher.worker if gateway.dispatcher else ''} running")
+        await stop.wait()
+        await gateway.stop()
+
+    run(main)
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database or bring it to the newest schema."""
+    cfg = settings()
+    run(lambda: migrated(cfg))
+    err.print("database is up to date")
+
+
+@app.command()
+def send(
+    to: Annotated[list[str], typer.Argument(help="Recipient numbers, e.g. +4917612345678")],
+    text: Annotated[str, typer.Option("--text", "-t", help="Message text")],
+    sender: Annotated[str | None, typer.Option("--from", "-f", help="Sender id")] = None,
+    account: Annotated[str, typer.Option("--account", "-a", help="Sending account")] = "default",
+    test: Annotated[bool, typer.Option(help="Validate and encode only; never send")] = False,
+) -> None:
+    """Queue a message; a running `serve` or `worker` sends it."""
+    from smsbridge.core.encoding import parse_languages
+    from smsbridge.core.pricing import credits
+    from smsbridge.gateway import Gateway
+    from smsbridge.services.caller import Caller
+    from smsbridge.services.send import SendRequest
+
+    cfg = settings()
+
+    async def main() -> None:
+        gateway = Gateway(cfg)
+        await gateway.start(dispatch=False)
+        try:
+            record = await gateway.accounts.get(account)
+            caller = Caller(
+                record.id, None, record.default_region, record.default_sender,
+                parse_languages(record.national_languages),
+            )  # fmt: skip
+            accepted = await gateway.send.send(
+                caller, SendRequest(to=list(to), text=text, sender=sender, test=test)
+            )
+        finally:
+            await gateway.stop()
+        out.print(
+            f"message {accepted.id}: {accepted.encoding}, {accepted.parts} part(s), "
+            f"{credits(accepted.price)} credits"
+        )
+        for r in accepted.recipients:
+            reason = f"  {r.error_message}" if r.error_message else ""
+            out.print(f"  {r.to}  {r.status}{reason}")
+
+    run(main)
