@@ -16,7 +16,6 @@ from smsbridge.core.encoding import Language
 from smsbridge.core.errors import (
     Conflict,
     Forbidden,
-    NotFound,
     TooManyRequests,
     Unauthorized,
     ValidationFailed,
@@ -99,13 +98,7 @@ class AccountService:
 
     async def get(self, name: str) -> repo.AccountRecord:
         async with self.db.read() as conn:
-            record = await repo.find(conn, name)
-        if record is None:
-            raise NotFound(
-                f"No account named {name!r}; see `smsbridge accounts list`.",
-                code="account_not_found",
-            )
-        return record
+            return await repo.require(conn, name)
 
     async def list(self) -> list[repo.AccountRecord]:
         async with self.db.read() as conn:

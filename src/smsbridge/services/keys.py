@@ -14,7 +14,7 @@ from smsbridge.core.errors import Forbidden, NotFound, Unauthorized, ValidationF
 from smsbridge.core.scopes import parse_scopes
 from smsbridge.services.caller import Caller
 from smsbridge.services.ttl_cache import TtlCache
-from smsbridge.store import audit
+from smsbridge.store import accounts, audit
 from smsbridge.store import keys as repo
 from smsbridge.store.db import Database, now_us
 
@@ -114,12 +114,7 @@ class KeyService:
             signing_secret=secret,
         )
         async with self.db.write() as conn:
-            account_id = await repo.account_id_by_name(conn, account)
-            if account_id is None:
-                raise NotFound(
-                    f"No account named {account!r}; see `smsbridge accounts list`.",
-                    code="account_not_found",
-                )
+            account_id = (await accounts.require(conn, account)).id
             key_id = await repo.create_key(conn, replace(new, account_id=account_id), now=now)
             await audit.record(
                 conn, actor=actor, action="key.created", account_id=account_id, now=now,
@@ -131,9 +126,7 @@ class KeyService:
         async with self.db.read() as conn:
             account_id = None
             if account is not None:
-                account_id = await repo.account_id_by_name(conn, account)
-                if account_id is None:
-                    raise NotFound(f"No account named {account!r}.", code="account_not_found")
+                account_id = (await accounts.require(conn, account)).id
             return await repo.list_keys(conn, account_id)
 
     async def revoke(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsbridge.core.errors import NotFound
 from smsbridge.store.schema import accounts
 
 
@@ -55,6 +56,17 @@ async def create_account(
 async def find(conn: AsyncConnection, name: str) -> AccountRecord | None:
     row = (await conn.execute(select(*_COLUMNS).where(accounts.c.name == name))).first()
     return AccountRecord(*row) if row else None
+
+
+async def require(conn: AsyncConnection, name: str) -> AccountRecord:
+    """The account named ``name``, or a 404 that says how to list them."""
+    record = await find(conn, name)
+    if record is None:
+        raise NotFound(
+            f"No account named {name!r}; see `smsbridge accounts list`.",
+            code="account_not_found",
+        )
+    return record
 
 
 async def find_by_email(conn: AsyncConnection, email: str) -> AccountRecord | None:

@@ -118,9 +118,3 @@ async def revoke_key(conn: AsyncConnection, key_id: int, now: int) -> bool:
         .values(revoked_at=now)
     )
     return bool(result.rowcount)
-
-
-async def account_id_by_name(conn: AsyncConnection, name: str) -> int | None:
-    result = await conn.execute(select(accounts.c.id).where(accounts.c.name == name))
-    value = result.scalar_one_or_none()
-    return int(value) if value is not None else None
