@@ -17,10 +17,14 @@ from smsbridge.dispatch.dispatcher import Dispatcher
 from smsbridge.dispatch.reports import ReportWriter
 from smsbridge.dispatch.router import Router
 from smsbridge.services.accounts import AccountService
+from smsbridge.services.addressing import AddressBook
 from smsbridge.services.billing import BillingService
+from smsbridge.services.contacts import ContactService
+from smsbridge.services.drafts import DraftService
 from smsbridge.services.keys import KeyService
 from smsbridge.services.limits import RateLimiter
 from smsbridge.services.messages import MessageService
+from smsbridge.services.optouts import OptOutService
 from smsbridge.services.send import SendService
 from smsbridge.store import audit, guards
 from smsbridge.store import messages as message_store
@@ -47,7 +51,12 @@ class Gateway:
             on_commit=self._committed,
         )
         self.billing = BillingService(self.db, cache_seconds=settings.auth_cache_seconds)
-        self.send = SendService(settings, self.ids, self.ingest, self.billing)
+        self.addresses = AddressBook(settings, self.db)
+        self.send = SendService(settings, self.ids, self.ingest, self.billing, self.addresses)
+        self.send.on_queued = self._committed
+        self.drafts = DraftService(self.send)
+        self.contacts = ContactService(settings, self.db)
+        self.optouts = OptOutService(settings, self.db)
         self.messages = MessageService(self.db)
         self.keys = KeyService(self.db, cache_seconds=settings.auth_cache_seconds)
         self.accounts = AccountService(self.db, self.keys, lambda: self.billing.forget())
@@ -65,6 +74,7 @@ class Gateway:
             balances = await message_store.insert_messages(conn, combined, now)
         for rows in batch:
             rows.balances = balances
+            rows.opted_out = combined.opted_out
 
     async def _watch_changes(self) -> None:
         """Drop cached keys and prices when any process changes them (revocations, suspensions,

@@ -22,6 +22,7 @@ S = Status
 
 def test_status_values() -> None:
     assert {s.value for s in Status} == {
+        "draft",
         "queued",
         "scheduled",
         "sending",
@@ -41,7 +42,7 @@ def test_status_values() -> None:
 
 
 def test_final_and_pending_sets() -> None:
-    assert {S.QUEUED, S.SCHEDULED} == PENDING
+    assert {S.DRAFT, S.QUEUED, S.SCHEDULED} == PENDING
     assert {S.DELIVERED, S.FAILED, S.EXPIRED, S.CANCELLED, S.REJECTED} == FINAL
     assert not PENDING & FINAL
     assert set(Status) - PENDING - FINAL == {S.SENDING, S.SENT}

@@ -6,6 +6,8 @@ from smsbridge.config import Settings
 from smsbridge.connectors.base import Connector
 from smsbridge.connectors.simulator import SimulatorConnector
 
+CHANNELS = ("simulator",)  # every channel a message may ask for by name
+
 
 def build_connectors(settings: Settings) -> dict[str, Connector]:
     simulator = SimulatorConnector(

@@ -9,6 +9,7 @@ from enum import IntEnum, StrEnum
 class Status(StrEnum):
     """Lifecycle of one recipient of a message (one SMS, possibly in several parts)."""
 
+    DRAFT = "draft"  # collecting recipients; neither priced nor queued until closed
     QUEUED = "queued"  # accepted, due now, waiting for the dispatcher
     SCHEDULED = "scheduled"  # accepted, due at send_at
     SENDING = "sending"  # claimed by a dispatcher, handed to a connector
@@ -20,7 +21,7 @@ class Status(StrEnum):
     REJECTED = "rejected"  # refused at acceptance (invalid number, opt-out, ...)
 
 
-PENDING = frozenset({Status.QUEUED, Status.SCHEDULED})
+PENDING = frozenset({Status.DRAFT, Status.QUEUED, Status.SCHEDULED})
 FINAL = frozenset(
     {Status.DELIVERED, Status.FAILED, Status.EXPIRED, Status.CANCELLED, Status.REJECTED}
 )

@@ -141,7 +141,7 @@ class Dispatcher:
         if message is None:
             async with self.db.read() as conn:
                 message = (await outbox.load_messages(conn, [item.message_id]))[item.message_id]
-        connector = self.router.route(item.to_number)
+        connector = self.router.route(item.to_number, message["channel"])
         try:
             sms = _outbound(item, message)
             result = await connector.send(sms)
@@ -245,9 +245,10 @@ class Dispatcher:
 
 
 def _outbound(item: outbox.Claimed, message: outbox.Row) -> OutboundSms:
-    encoding = Encoding(message["encoding"])
+    text = item.text if item.text is not None else message["text"]
+    encoding = Encoding(item.encoding or message["encoding"])
     seg = segment(
-        message["text"],
+        text,
         encoding.value,
         languages=parse_languages(message["languages"]),
         max_parts=255,
@@ -257,7 +258,7 @@ def _outbound(item: outbox.Claimed, message: outbox.Row) -> OutboundSms:
         message_id=item.message_id,
         to=item.to_number,
         sender=message["sender"],
-        text=message["text"],
+        text=text,
         encoding=encoding,
         parts=seg.parts,
         concat_ref=message["concat_ref"],

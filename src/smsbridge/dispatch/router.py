@@ -12,5 +12,10 @@ class Router:
         self.connectors = connectors
         self.default = default
 
-    def route(self, to_number: str) -> Connector:
+    def route(self, to_number: str, channel: str | None = None) -> Connector:
+        """The channel the message asked for if this process has it, else the default."""
+        if channel is not None:
+            connector = self.connectors.get(channel)
+            if connector is not None:
+                return connector
         return self.connectors[self.default]

@@ -48,7 +48,8 @@ class MessageService:
                 )
             cancelled, before = await repo.cancel_pending(conn, message_id, now)
             refund = sum(price for _, price in cancelled)
-            if refund and not record.message["test"]:
+            charged = not record.message["test"] and not record.message["draft"]
+            if refund and charged:
                 policy = (await billing.load(conn, caller.account_id)).refund_policy
                 if policy == "unsent":
                     await billing.adjust(

@@ -8,25 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from smsbridge.config import Settings
-from smsbridge.core.encoding import EncodingError, segment
+from smsbridge.connectors.registry import CHANNELS
+from smsbridge.core.encoding import EncodingError, Language, Segmentation, segment
 from smsbridge.core.errors import SmsBridgeError, ValidationFailed
 from smsbridge.core.ids import IdGenerator
 from smsbridge.core.message import Priority, Status
 from smsbridge.core.numbers import InvalidNumber, normalize
 from smsbridge.core.pricing import PriceList
 from smsbridge.core.sender import validate_sender
+from smsbridge.core.templates import Missing, Template
+from smsbridge.core.templates import parse as parse_template
+from smsbridge.services.addressing import AddressBook, Target, needs_lookup
 from smsbridge.services.billing import BillingService
 from smsbridge.services.caller import Caller
+from smsbridge.store import optouts
 from smsbridge.store.billing import Billing, Charge
 from smsbridge.store.db import now_us
 from smsbridge.store.group_commit import GroupCommitter
 from smsbridge.store.guards import GuardCheck
-from smsbridge.store.messages import NewMessages
+from smsbridge.store.messages import OPTED_OUT, NewMessages
 
 _REJECTED = Status.REJECTED.value
 DEFAULT_PRICES = PriceList()
@@ -37,7 +43,7 @@ SCHEDULE_SLACK_US = 1_000_000
 
 @dataclass(slots=True)
 class SendRequest:
-    to: list[str]
+    to: list[str | Target]  # numbers, group:NAME, group and contact names; Target adds fields
     text: str
     sender: str | None = None
     send_at: datetime | None = None
@@ -48,7 +54,11 @@ class SendRequest:
     label: str | None = None
     flash: bool = False
     encoding: str = "auto"
+    channel: str | None = None  # a configured channel; None: the router's choice
     no_reload: bool = False  # send even if the same text went to a number moments ago
+    transactional: bool = False  # sent to opted-out numbers too (one-time codes)
+    draft: bool = False  # collect recipients over several calls; queued when closed
+    missing_fields: Missing = "error"  # a placeholder without a value: refuse, or leave empty
 
 
 @dataclass(slots=True)
@@ -58,6 +68,10 @@ class AcceptedRecipient:
     status: str
     error_code: str | None = None
     error_message: str | None = None
+    text: str | None = None  # personalised text, if the message is a template
+    parts: int | None = None
+    encoding: str | None = None
+    price: int = 0
 
 
 @dataclass(slots=True)
@@ -75,6 +89,7 @@ class AcceptedMessage:
     foreign_id: str | None
     label: str | None
     flash: bool
+    draft: bool = False
     recipients: list[AcceptedRecipient] = field(default_factory=list)
     price: int = 0  # micro-credits; charged unless test
     balance: int | None = None  # the account's balance once accepted
@@ -93,8 +108,11 @@ class SendService:
         ids: IdGenerator,
         ingest: GroupCommitter[NewMessages],
         billing: BillingService,
+        addresses: AddressBook,
     ) -> None:
+        self.addresses = addresses
         self.settings = settings
+        self.on_queued: Callable[[], None] = lambda: None  # wakes the dispatcher
         self.ids = ids
         self.ingest = ingest
         self.billing = billing
@@ -105,10 +123,15 @@ class SendService:
         req: SendRequest,
         now: int | None = None,
         prices: PriceList = DEFAULT_PRICES,
+        targets: list[Target] | None = None,
     ) -> tuple[AcceptedMessage, NewMessages]:
-        """Validate, price and build rows; raises :class:`SmsBridgeError` with the reason."""
+        """Validate, price and build rows; raises :class:`SmsBridgeError` with the reason.
+
+        ``targets`` are the recipients once group and contact references are resolved
+        (default: ``req.to`` as numbers)."""
         now = now or now_us()
-        targets = _split_targets(req.to)
+        if targets is None:
+            targets = split_targets(req.to)
         if not targets:
             raise ValidationFailed(
                 "No recipient given: set `to` to a number such as +4917612345678.",
@@ -118,13 +141,49 @@ class SendService:
             raise ValidationFailed(
                 f"{len(targets)} recipients in one message; at most "
                 f"{self.settings.max_recipients} are allowed. Split the list over several "
-                "messages or use the batch endpoint.",
+                "messages, use the batch endpoint, or send a campaign.",
                 code="too_many_recipients",
             )
+        plan = self.plan(caller, req, now)
+        accepted = plan.accepted(self.ids.next_id())
+        rows = NewMessages()
+        plan.add_recipients(accepted, rows, targets, prices, self.ids.next_id)
+        if not any(r.status != _REJECTED for r in accepted.recipients):
+            errors = [r for r in accepted.recipients if r.error_code is not None]
+            first = errors[0]
+            raise ValidationFailed(
+                first.error_message or ""
+                if len(errors) == 1
+                else f"None of the {len(errors)} recipients is a valid number: "
+                f"{first.error_message}",
+                code=(first.error_code or "") if len(errors) == 1 else "no_valid_recipient",
+                details=[
+                    {"to": r.to, "code": r.error_code, "message": r.error_message} for r in errors
+                ],
+            )
+        rows.messages.append(plan.message_row(accepted))
+        if req.transactional or req.draft:
+            rows.exempt.add(accepted.id)
+        if not req.test and not req.draft and accepted.price:
+            rows.charges.append(Charge(caller.account_id, accepted.id, accepted.price))
+        return accepted, rows
+
+    def ingest_committed(self) -> None:
+        """Recipients were queued outside the group commit (drafts closed, campaigns)."""
+        self.on_queued()
+
+    def plan(self, caller: Caller, req: SendRequest, now: int) -> MessagePlan:
+        """Everything about a message except its recipients: checked text, sender, timing."""
+        languages = caller.national_languages or tuple(self.settings.national_languages)
+        template = parse_template(req.text)
         try:
-            languages = caller.national_languages or tuple(self.settings.national_languages)
+            # A template is checked as written (placeholders may make it longer or shorter);
+            # each rendered text is checked against the part limit.
             seg = segment(
-                req.text, req.encoding, languages=languages, max_parts=self.settings.max_parts
+                req.text,
+                req.encoding,
+                languages=languages,
+                max_parts=255 if template.personal else self.settings.max_parts,
             )
         except EncodingError as exc:
             raise ValidationFailed(exc.message, code=exc.code) from None
@@ -133,7 +192,13 @@ class SendService:
             sender = self.settings.default_sender
         if sender is not None:
             sender = validate_sender(sender)
-        send_at = _to_us(req.send_at) if req.send_at is not None else None
+        if req.channel is not None and req.channel not in CHANNELS:
+            raise ValidationFailed(
+                f"Unknown channel {req.channel!r}; choose one of {', '.join(CHANNELS)} or leave "
+                "`channel` out to let the router choose.",
+                code="unknown_channel",
+            )
+        send_at = to_us(req.send_at) if req.send_at is not None else None
         if send_at is not None and send_at - now > MAX_SCHEDULE_AHEAD_US:
             raise ValidationFailed(
                 "send_at is more than a year ahead; schedule at most 366 days in advance.",
@@ -142,120 +207,43 @@ class SendService:
         scheduled = send_at is not None and send_at - now > SCHEDULE_SLACK_US
         start = send_at if scheduled and send_at is not None else now
         ttl = req.ttl if req.ttl is not None else self.settings.default_ttl_seconds
-        expires_at = start + ttl * 1_000_000
-        status = Status.SCHEDULED if scheduled else Status.QUEUED
-        region = caller.default_region or self.settings.default_region
+        status = Status.DRAFT if req.draft else Status.SCHEDULED if scheduled else Status.QUEUED
+        return MessagePlan(
+            account_id=caller.account_id,
+            request=req,
+            template=template,
+            seg=seg,
+            languages=languages,
+            sender=sender,
+            now=now,
+            send_at=send_at if scheduled else None,
+            due=None if req.test or req.draft else start,
+            expires_at=start + ttl * 1_000_000,
+            status=status.value,
+            region=caller.default_region or self.settings.default_region,
+            max_parts=self.settings.max_parts,
+        )
 
-        message_id = self.ids.next_id()
-        priority = int(req.priority)
-        created_send_at = send_at if scheduled else None
-        accepted = AcceptedMessage(
-            message_id,
-            req.text,
-            sender,
-            seg.encoding.value,
-            seg.part_count,
-            req.test,
-            priority,
-            now,
-            created_send_at,
-            expires_at,
-            req.foreign_id,
-            req.label,
-            req.flash,
-        )
-        rows = NewMessages()
-        account_id = caller.account_id
-        due = None if req.test else start
-        status_value = status.value
-        high = req.priority is Priority.HIGH
-        parts = seg.part_count
-        total = 0
-        seen: set[str] = set()
-        errors: list[dict[str, str]] = []
-        next_id = self.ids.next_id
-        for raw in targets:
-            try:
-                number = normalize(raw, region)
-            except InvalidNumber as exc:
-                rec = AcceptedRecipient(next_id(), raw, _REJECTED, exc.code, exc.message)
-                errors.append({"to": raw, "code": exc.code, "message": exc.message})
-                rec_due = None
-                price = 0
-            else:
-                if number in seen:
-                    continue
-                seen.add(number)
-                rec = AcceptedRecipient(next_id(), number, status_value)
-                rec_due = due
-                price = prices.cost(number, parts, high=high)
-                total += price
-            accepted.recipients.append(rec)
-            # Order: RECIPIENT_COLUMNS.
-            rows.recipients.append(
-                (
-                    rec.id,
-                    message_id,
-                    account_id,
-                    len(rows.recipients),
-                    rec.to,
-                    price,
-                    rec.status,
-                    rec.error_code,
-                    rec.error_message,
-                    priority,
-                    rec_due,
-                    expires_at,
-                    now,
-                    now,
-                )
-            )
-        if not seen:
-            first = errors[0]
-            raise ValidationFailed(
-                first["message"]
-                if len(errors) == 1
-                else f"None of the {len(errors)} recipients is a valid number: {first['message']}",
-                code=first["code"] if len(errors) == 1 else "no_valid_recipient",
-                details=errors,
-            )
-        # Order: MESSAGE_COLUMNS.
-        rows.messages.append(
-            (
-                message_id,
-                account_id,
-                req.text,
-                sender,
-                seg.encoding.value,
-                ",".join(languages) if seg.locking_shift or seg.single_shift else None,
-                seg.part_count,
-                random.getrandbits(8),
-                priority,
-                req.flash,
-                req.test,
-                req.foreign_id,
-                req.label,
-                len(rows.recipients),
-                total,
-                now,
-                created_send_at,
-                expires_at,
-            )
-        )
-        accepted.price = total
-        if not req.test and total:
-            rows.charges.append(Charge(account_id, message_id, total))
-        return accepted, rows
+    async def targets(self, caller: Caller, req: SendRequest) -> list[Target] | None:
+        """Resolved recipients when ``to`` names groups or contacts or the text has
+        placeholders; None when ``to`` is plain numbers for a plain text (no lookup)."""
+        targets = split_targets(req.to)
+        if not needs_lookup(targets, "{{" in req.text):
+            return None
+        return await self.addresses.resolve(caller, targets, limit=self.settings.max_recipients)
 
     async def send(self, caller: Caller, req: SendRequest) -> AcceptedMessage:
         billing = await self.billing.billing(caller.account_id)
-        accepted, rows = self.prepare(caller, req, prices=billing.prices)
-        check = _guard_check(caller.account_id, billing, [(accepted, req.no_reload)])
+        targets = await self.targets(caller, req)
+        accepted, rows = self.prepare(caller, req, prices=billing.prices, targets=targets)
+        check = None if req.draft else _guard_check(caller.account_id, billing,
+                                                    [(accepted, req.no_reload)])  # fmt: skip
         if check is not None:
             rows.checks.append(check)
         await self.ingest.submit(rows)
         if rows.refused:
             raise rows.refused[accepted.id]
+        apply_opt_outs(accepted, rows.opted_out)
         accepted.balance = rows.balances.get(caller.account_id)
         return accepted
 
@@ -264,26 +252,63 @@ class SendService:
     ) -> tuple[list[AcceptedMessage], list[BatchError]]:
         """Accept the valid items in one transaction; report the others by index."""
         billing = await self.billing.billing(caller.account_id)
-        staged = self.stage_batch(caller, items, billing)
+        resolved = await self.resolve_batch(caller, items)
+        staged = self.stage_batch(caller, resolved, billing)
         await self.commit(staged)
         staged.settle()
         return staged.accepted, staged.errors
 
+    async def resolve_batch(
+        self, caller: Caller, items: list[SendRequest | SmsBridgeError]
+    ) -> list[SendRequest | SmsBridgeError | tuple[SendRequest, list[Target]]]:
+        """Resolve group and contact references item by item (a failure is that item's)."""
+        out: list[SendRequest | SmsBridgeError | tuple[SendRequest, list[Target]]] = []
+        for item in items:
+            if isinstance(item, SendRequest):
+                try:
+                    targets = await self.targets(caller, item)
+                except SmsBridgeError as exc:
+                    out.append(exc)
+                    continue
+                if targets is not None:
+                    out.append((item, targets))
+                    continue
+            out.append(item)
+        return out
+
+    async def preview(
+        self, caller: Caller, req: SendRequest, sample: int | None = None
+    ) -> AcceptedMessage:
+        """What a send would do (rendered texts, encodings, parts, prices, rejections), without
+        writing anything; ``sample`` limits it to the first recipients."""
+        billing = await self.billing.billing(caller.account_id)
+        targets = await self.targets(caller, req) or split_targets(req.to)
+        if sample is not None:
+            targets = targets[:sample]
+        accepted, _ = self.prepare(caller, req, prices=billing.prices, targets=targets)
+        if not req.transactional:
+            numbers = [r.to for r in accepted.recipients if r.status != _REJECTED]
+            async with self.billing.db.read() as conn:
+                opted = await optouts.matching(conn, caller.account_id, numbers)
+            apply_opt_outs(accepted, {r.id for r in accepted.recipients if r.to in opted})
+        return accepted
+
     def stage_batch(
         self,
         caller: Caller,
-        items: list[SendRequest | SmsBridgeError],
+        items: Sequence[SendRequest | SmsBridgeError | tuple[SendRequest, list[Target]]],
         billing: Billing,
     ) -> StagedBatch:
         """Validate, price and build the rows of a batch without writing them yet."""
         staged = StagedBatch()
         now = now_us()
-        for index, item in enumerate(items):
-            if isinstance(item, SmsBridgeError):
-                staged.errors.append(BatchError(index, item))
+        for index, entry in enumerate(items):
+            if isinstance(entry, SmsBridgeError):
+                staged.errors.append(BatchError(index, entry))
                 continue
+            item, targets = entry if isinstance(entry, tuple) else (entry, None)
             try:
-                message, rows = self.prepare(caller, item, now, billing.prices)
+                message, rows = self.prepare(caller, item, now, billing.prices, targets)
             except SmsBridgeError as exc:
                 staged.errors.append(BatchError(index, exc))
                 continue
@@ -307,6 +332,147 @@ class SendService:
 
 
 @dataclass(slots=True)
+class MessagePlan:
+    """A checked message waiting for its recipients (one send, a draft, a campaign run)."""
+
+    account_id: int
+    request: SendRequest
+    template: Template
+    seg: Segmentation
+    languages: tuple[Language, ...]
+    sender: str | None
+    now: int
+    send_at: int | None
+    due: int | None
+    expires_at: int
+    status: str
+    region: str | None
+    max_parts: int
+    concat_ref: int = field(default_factory=lambda: random.getrandbits(8))
+    shifted: bool = False  # some rendered text needed a national shift table
+    _segments: dict[str, Segmentation] = field(default_factory=dict)
+
+    def accepted(self, message_id: int) -> AcceptedMessage:
+        req = self.request
+        return AcceptedMessage(
+            message_id,
+            req.text,
+            self.sender,
+            self.seg.encoding.value,
+            self.seg.part_count,
+            req.test,
+            int(req.priority),
+            self.now,
+            self.send_at,
+            self.expires_at,
+            req.foreign_id,
+            req.label,
+            req.flash,
+            draft=req.draft,
+        )
+
+    def add_recipients(
+        self,
+        message: AcceptedMessage,
+        rows: NewMessages,
+        targets: Sequence[Target],
+        prices: PriceList,
+        next_id: Callable[[], int],
+        *,
+        seen: set[str] | None = None,
+        first_position: int = 0,
+    ) -> None:
+        """Normalise, deduplicate, render and price ``targets`` into ``message`` and ``rows``.
+        A placeholder without a value raises :class:`MissingField` (unless told to leave it
+        empty): nothing is queued with a hole in it."""
+        seen = set() if seen is None else seen
+        region = self.region
+        account_id = self.account_id
+        message_id = message.id
+        priority = message.priority
+        high = priority == Priority.HIGH
+        parts = self.seg.part_count
+        due = self.due
+        status = self.status
+        expires_at = self.expires_at
+        now = self.now
+        personal = self.template.personal
+        position = first_position
+        total = 0
+        for target in targets:
+            text = encoding = None
+            rec_parts = parts
+            try:
+                number = normalize(target.to, region)
+            except InvalidNumber as exc:
+                rec = AcceptedRecipient(next_id(), target.to, _REJECTED, exc.code, exc.message)
+                rec_due = None
+                price = 0
+            else:
+                if number in seen:
+                    continue
+                seen.add(number)
+                if personal:
+                    text = self.template.render(target.fields or {}, self.request.missing_fields)
+                    seg = self._segment(text)
+                    rec_parts = seg.part_count
+                    encoding = seg.encoding.value
+                price = prices.cost(number, rec_parts, high=high)
+                rec = AcceptedRecipient(
+                    next_id(), number, status, text=text, parts=rec_parts if personal else None,
+                    encoding=encoding, price=price,
+                )  # fmt: skip
+                rec_due = due
+                total += price
+            message.recipients.append(rec)
+            # Order: RECIPIENT_COLUMNS.
+            rows.recipients.append(
+                (rec.id, message_id, account_id, position, rec.to, price, rec.status,
+                 rec.error_code, rec.error_message, priority, rec_due, expires_at, now, now,
+                 text, encoding, rec.parts)
+            )  # fmt: skip
+            position += 1
+        message.price += total
+
+    def _segment(self, text: str) -> Segmentation:
+        seg = self._segments.get(text)
+        if seg is None:
+            try:
+                seg = segment(
+                    text,
+                    self.request.encoding,
+                    languages=self.languages,
+                    max_parts=self.max_parts,
+                )
+            except EncodingError as exc:
+                raise ValidationFailed(
+                    f"Once its placeholders are filled in: {exc.message}", code=exc.code
+                ) from None
+            if seg.locking_shift or seg.single_shift:
+                self.shifted = True
+            if len(self._segments) < 10_000:
+                self._segments[text] = seg
+        return seg
+
+    def message_row(
+        self, message: AcceptedMessage, campaign_id: int | None = None
+    ) -> tuple[Any, ...]:
+        req = self.request
+        shifted = self.shifted or self.seg.locking_shift or self.seg.single_shift
+        if self.template.personal and message.recipients:
+            message.parts = max((r.parts or 0) for r in message.recipients) or message.parts
+        # Order: MESSAGE_COLUMNS.
+        return (
+            message.id, self.account_id, req.text, self.sender, message.encoding,
+            ",".join(self.languages) if shifted else None, message.parts, self.concat_ref,
+            message.priority, req.flash, req.test, req.foreign_id, req.label,
+            len(message.recipients), 0 if req.draft or req.test else message.price, self.now,
+            self.send_at, self.expires_at, req.draft, req.transactional, req.channel,
+            campaign_id,
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
 class StagedBatch:
     accepted: list[AcceptedMessage] = field(default_factory=list)
     indexes: list[int] = field(default_factory=list)  # request position of each accepted one
@@ -315,7 +481,11 @@ class StagedBatch:
     rows: NewMessages = field(default_factory=NewMessages)
 
     def settle(self) -> None:
-        """Once written: move the messages the checks refused from accepted to errors."""
+        """Once written: move the messages the checks refused from accepted to errors, and mark
+        opted-out recipients."""
+        if self.rows.opted_out:
+            for message in self.accepted:
+                apply_opt_outs(message, self.rows.opted_out)
         refused = self.rows.refused
         if not refused:
             return
@@ -329,17 +499,33 @@ class StagedBatch:
         self.no_reload = [self.no_reload[i] for i in keep]
 
 
-def _split_targets(to: list[str]) -> list[str]:
-    if len(to) == 1 and "," not in to[0]:
+def split_targets(to: Sequence[str | Target]) -> list[Target]:
+    """Targets from ``to``: strings may hold comma-separated lists."""
+    if len(to) == 1 and isinstance(to[0], str) and "," not in to[0]:
         single = to[0].strip()
-        return [single] if single else []
-    out: list[str] = []
+        return [Target(single)] if single else []
+    out: list[Target] = []
     for item in to:
-        out.extend(part for part in (p.strip() for p in item.split(",")) if part)
+        if isinstance(item, Target):
+            out.append(item)
+        else:
+            out.extend(Target(part) for part in (p.strip() for p in item.split(",")) if part)
     return out
 
 
-def _to_us(value: datetime) -> int:
+def apply_opt_outs(message: AcceptedMessage, opted_out: set[int]) -> None:
+    """Show the recipients the opt-out list rejected while writing (and take their price)."""
+    if not opted_out:
+        return
+    for rec in message.recipients:
+        if rec.id in opted_out:
+            rec.status = _REJECTED
+            rec.error_code, rec.error_message = OPTED_OUT
+            message.price -= rec.price
+            rec.price = 0
+
+
+def to_us(value: datetime) -> int:
     if value.tzinfo is None:
         raise ValidationFailed(
             "send_at needs a time zone: write it as 2026-05-01T09:30:00Z or with an offset "
@@ -357,7 +543,7 @@ def _guard_check(
         return None
     check = GuardCheck(account_id, billing.reload_window, billing.daily_cap, billing.timezone)
     for message, no_reload in messages:
-        if message.test:
+        if message.test or message.draft:
             continue
         numbers = tuple(r.to for r in message.recipients if r.status != _REJECTED)
         check.messages.append((message.id, message.text, numbers, no_reload))

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.errors import SmsBridgeError
 from smsbridge.core.message import PENDING, Status
-from smsbridge.store import billing
+from smsbridge.store import billing, optouts
 from smsbridge.store.billing import Charge
 from smsbridge.store.bulk import insert_rows
 from smsbridge.store.guards import GuardCheck
@@ -36,12 +36,17 @@ class NewMessages:
     # the checks refused (they are not written).
     balances: dict[int, int] = field(default_factory=dict)
     refused: dict[int, SmsBridgeError] = field(default_factory=dict)
+    # Messages not checked against the opt-out list (transactional ones, drafts until closed),
+    # and, once written, the recipients rejected because their number opted out.
+    exempt: set[int] = field(default_factory=set)
+    opted_out: set[int] = field(default_factory=set)
 
     def extend(self, other: NewMessages) -> None:
         self.messages.extend(other.messages)
         self.recipients.extend(other.recipients)
         self.charges.extend(other.charges)
         self.checks.extend(other.checks)
+        self.exempt.update(other.exempt)
 
     def drop(self, refused: dict[int, SmsBridgeError]) -> None:
         """Remove refused messages (their recipients and charges) and remember why."""
@@ -61,16 +66,57 @@ class NewMessages:
 MESSAGE_COLUMNS = (
     "id", "account_id", "text", "sender", "encoding", "languages", "parts", "concat_ref",
     "priority", "flash", "test", "foreign_id", "label", "recipient_count", "price", "created_at",
-    "send_at", "expires_at",
+    "send_at", "expires_at", "draft", "transactional", "channel", "campaign_id",
 )  # fmt: skip
 RECIPIENT_COLUMNS = (
     "id", "message_id", "account_id", "position", "to_number", "price", "status", "error_code",
-    "error_message", "priority", "due_at", "expires_at", "created_at", "updated_at",
+    "error_message", "priority", "due_at", "expires_at", "created_at", "updated_at", "text",
+    "encoding", "parts",
 )  # fmt: skip
+_PRICE = MESSAGE_COLUMNS.index("price")
+OPTED_OUT = ("opted_out", "The recipient opted out of messages from this account.")
+
+
+async def reject_opted_out(conn: AsyncConnection, rows: NewMessages) -> None:
+    """Turn recipients whose number is on their account's opt-out list into ``rejected``
+    (unrefundable nothing: they are not charged)."""
+    wanted: dict[int, list[str]] = {}
+    rejected = Status.REJECTED.value
+    for r in rows.recipients:
+        if r[6] != rejected and r[1] not in rows.exempt:
+            wanted.setdefault(r[2], []).append(r[4])
+    hits = {}
+    for account_id, numbers in wanted.items():
+        found = await optouts.matching(conn, account_id, numbers)
+        if found:
+            hits[account_id] = found
+    if not hits:
+        return
+    refunds: dict[int, int] = {}
+    out = []
+    for r in rows.recipients:
+        if r[6] != rejected and r[1] not in rows.exempt and r[4] in hits.get(r[2], ()):
+            refunds[r[1]] = refunds.get(r[1], 0) + r[5]
+            rows.opted_out.add(r[0])
+            r = (*r[:5], 0, rejected, *OPTED_OUT, r[9], None, *r[11:])
+        out.append(r)
+    rows.recipients = out
+    rows.messages = [
+        (*m[:_PRICE], m[_PRICE] - refunds[m[0]], *m[_PRICE + 1 :]) if m[0] in refunds else m
+        for m in rows.messages
+    ]
+    charges = []
+    for c in rows.charges:
+        amount = c.amount - refunds.get(c.message_id, 0)
+        if amount:
+            charges.append(Charge(c.account_id, c.message_id, amount))
+    rows.charges = charges
 
 
 async def insert_messages(conn: AsyncConnection, rows: NewMessages, now: int) -> dict[int, int]:
-    """Write the rows and debit their charges; returns each charged account's balance."""
+    """Write the rows (opted-out recipients rejected) and debit their charges; returns each
+    charged account's balance."""
+    await reject_opted_out(conn, rows)
     await insert_rows(conn, messages, MESSAGE_COLUMNS, rows.messages)
     await insert_rows(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
     return await billing.charge(conn, rows.charges, now) if rows.charges else {}

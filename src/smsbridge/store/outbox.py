@@ -39,6 +39,8 @@ class Claimed:
     expires_at: int | None
     priority: int
     previous_status: str
+    text: str | None = None  # personalised text (else the message's)
+    encoding: str | None = None
 
 
 async def claim(
@@ -84,10 +86,13 @@ async def claim(
                 recipients.c.attempts,
                 recipients.c.expires_at,
                 recipients.c.priority,
+                recipients.c.text,
+                recipients.c.encoding,
             )
         )
         claimed.extend(
-            Claimed(r[0], r[1], r[2], r[3], r[4], r[5], previous[r[0]]) for r in result.all()
+            Claimed(r[0], r[1], r[2], r[3], r[4], r[5], previous[r[0]], r[6], r[7])
+            for r in result.all()
         )
     return claimed
 
@@ -106,6 +111,7 @@ async def load_messages(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, 
                 messages.c.concat_ref,
                 messages.c.flash,
                 messages.c.account_id,
+                messages.c.channel,
             ).where(one_of(conn, messages.c.id, wanted[start : start + 900]))
         )
         for row in result.mappings():

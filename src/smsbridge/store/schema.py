@@ -158,7 +158,19 @@ messages = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("send_at", BigInteger),
     Column("expires_at", BigInteger),
+    # A draft collects recipients over several calls and is priced and queued when closed.
+    Column("draft", Boolean, nullable=False, server_default=text("false")),
+    # Sent even to opted-out numbers (one-time codes and other transactional messages).
+    Column("transactional", Boolean, nullable=False, server_default=text("false")),
+    Column("channel", String(64)),  # the channel asked for; NULL: the router's choice
+    Column("campaign_id", BigInteger),
     Index("ix_messages_account", "account_id", "id"),
+    Index(
+        "ix_messages_campaign",
+        "campaign_id",
+        sqlite_where=text("campaign_id IS NOT NULL"),
+        postgresql_where=text("campaign_id IS NOT NULL"),
+    ),
     # Partial: most messages carry neither, and bulk ingest then skips these indexes.
     Index(
         "ix_messages_foreign_id",
@@ -198,6 +210,11 @@ recipients = Table(
     Column("channel", String(64)),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Personalised text ({{placeholders}} filled in) and its encoding and part count; NULL:
+    # the message's own.
+    Column("text", Text),
+    Column("encoding", String(8)),
+    Column("parts", SmallInteger),
     Index(
         "ix_recipients_due",
         "priority",
@@ -252,4 +269,85 @@ orphan_reports = Table(
     Column("error_code", String(64)),
     Column("received_at", BigInteger, nullable=False),
     Index("ix_orphan_reports_provider", "channel", "provider_id"),
+)
+
+# The address book. Phone numbers are E.164 and unique per account.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("firstname", String(100)),
+    Column("lastname", String(100)),
+    Column("birthday", String(10)),  # yyyy-mm-dd
+    Column("email", String(254)),
+    *(Column(f"extra{i}", Text) for i in range(1, 11)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "phone", name="uq_contacts_phone"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_groups_name"),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", BigInteger, ForeignKey("groups.id"), primary_key=True),
+    Column("contact_id", BigInteger, ForeignKey("contacts.id"), primary_key=True),
+    Index("ix_group_members_contact", "contact_id"),
+)
+
+# Numbers that asked not to be messaged (a contact's ``unsubscribed`` is its row here).
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("number", String(32), primary_key=True),
+    Column("source", String(32), nullable=False),  # api | contact | import | keyword
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Newsletters: a template sent to groups, contacts and numbers, expanded in chunks by the
+# campaign runner into one message (per run) whose recipients carry the rendered texts.
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),  # once | birthday
+    Column("text", Text, nullable=False),
+    Column("targets", Text, nullable=False),  # JSON: {"groups": [...], "contacts": [...], ...}
+    Column("options", Text, nullable=False),  # JSON: sender, label, ttl, channel, ...
+    Column("state", String(16), nullable=False),
+    Column("send_at", BigInteger),
+    Column("throttle", Integer),  # messages per minute; NULL: as fast as the channel takes
+    Column("quiet_start", SmallInteger),  # minutes after local midnight
+    Column("quiet_end", SmallInteger),
+    Column("birthday_at", SmallInteger),  # birthday campaigns: minutes after local midnight
+    Column("last_run_day", String(10)),  # birthday campaigns: the local day last sent
+    # Expansion: the message being filled, how far it got, and the next due time it hands out.
+    Column("message_id", BigInteger),
+    Column("phase", SmallInteger, nullable=False, server_default=text("0")),
+    Column("cursor", BigInteger, nullable=False, server_default=text("0")),
+    Column("expanded", Integer, nullable=False, server_default=text("0")),
+    Column("next_due", BigInteger),
+    Column("lease_until", BigInteger),
+    Column("state_reason", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger),
+    Column("finished_at", BigInteger),
+    Index("ix_campaigns_account", "account_id", "id"),
+    Index("ix_campaigns_state", "state"),
 )

@@ -23,6 +23,8 @@ from smsbridge.api.v1.schemas import (
     MessageIn,
     MessageListOut,
     MessageOut,
+    RecipientsIn,
+    RescheduleIn,
 )
 from smsbridge.core import scopes
 from smsbridge.core.errors import NotFound, SmsBridgeError, ValidationFailed
@@ -178,6 +180,67 @@ lean_routes = [
     Route("/api/v1/messages", send_message_lean, methods=["POST"]),
     Route("/api/v1/messages/batch", send_batch_lean, methods=["POST"]),
 ]
+
+
+@router.post(
+    "/preview",
+    responses=ERRORS,
+    summary="What a send would do, without sending",
+    description="Takes the body of POST /api/v1/messages and answers, per recipient (or the "
+    "first `sample` of them), the rendered text, encoding, parts and price, and who would be "
+    "rejected and why (invalid, opted out). Nothing is written or charged.",
+)
+async def preview_message(
+    body: MessageIn,
+    gw: GatewayDep,
+    caller: SendCaller,
+    sample: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+) -> Response:
+    accepted = await gw.send.preview(caller, body.to_request(), sample)
+    return _json(render.preview(accepted))
+
+
+@router.post(
+    "/{message_id}/recipients",
+    responses={**ERRORS, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    summary="Add recipients to a draft",
+)
+async def add_recipients(
+    message_id: str, body: RecipientsIn, gw: GatewayDep, caller: SendCaller
+) -> Response:
+    mid = _message_id(message_id)
+    added = await gw.drafts.add_recipients(caller, mid, body.targets())
+    record = await gw.messages.get(caller, mid)
+    return _json({"added": added, **render.detailed(record)})
+
+
+@router.post(
+    "/{message_id}/close",
+    responses={
+        **ERRORS,
+        402: {"model": ErrorOut},
+        404: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+    },
+    summary="Close a draft: price it, charge it and queue it",
+)
+async def close_draft(message_id: str, gw: GatewayDep, caller: SendCaller) -> Response:
+    mid = _message_id(message_id)
+    await gw.drafts.close(caller, mid)
+    return _json(render.detailed(await gw.messages.get(caller, mid)))
+
+
+@router.patch(
+    "/{message_id}",
+    responses={**ERRORS, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    summary="Change when a draft or a not yet sent message goes out",
+)
+async def reschedule_message(
+    message_id: str, body: RescheduleIn, gw: GatewayDep, caller: SendCaller
+) -> Response:
+    mid = _message_id(message_id)
+    await gw.drafts.reschedule(caller, mid, body.send_at)
+    return _json(render.detailed(await gw.messages.get(caller, mid)))
 
 
 @router.get("", response_model=MessageListOut, responses=ERRORS, summary="List messages")

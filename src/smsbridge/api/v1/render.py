@@ -52,6 +52,9 @@ def accepted(msg: AcceptedMessage) -> dict[str, Any]:
         item: dict[str, Any] = {"id": str(r.id), "to": r.to, "status": status}
         if r.error_code is not None:
             item["error"] = {"code": r.error_code, "message": r.error_message or r.error_code}
+        if r.text is not None:
+            item["text"] = r.text
+            item["parts"] = r.parts
         recipients.append(item)
     return {
         "id": str(msg.id),
@@ -69,7 +72,33 @@ def accepted(msg: AcceptedMessage) -> dict[str, Any]:
         "expires_at": iso(msg.expires_at),
         "price": credits(msg.price),
         **({"balance": credits(msg.balance)} if msg.balance is not None else {}),
+        **({"draft": True} if msg.draft else {}),
         "recipients": recipients,
+    }
+
+
+def preview(msg: AcceptedMessage) -> dict[str, Any]:
+    """Each recipient's rendered text, encoding, parts and price (nothing was written)."""
+    recipients = []
+    for r in msg.recipients:
+        item: dict[str, Any] = {
+            "to": r.to,
+            "status": "rejected" if r.error_code else "ok",
+            "text": r.text if r.text is not None else msg.text,
+            "encoding": r.encoding or msg.encoding,
+            "parts": r.parts if r.parts is not None else msg.parts,
+            "price": credits(r.price),
+        }
+        if r.error_code is not None:
+            item["error"] = {"code": r.error_code, "message": r.error_message or r.error_code}
+        recipients.append(item)
+    return {
+        "recipients": recipients,
+        "count": len(recipients),
+        "rejected": sum(1 for r in msg.recipients if r.error_code),
+        "price": credits(msg.price),
+        "encoding": msg.encoding,
+        "parts": msg.parts,
     }
 
 
@@ -92,6 +121,8 @@ def _message_head(row: Row, rcpts: list[Row]) -> dict[str, Any]:
         "send_at": iso(row["send_at"]),
         "expires_at": iso(row["expires_at"]),
         "price": credits(row["price"]),
+        "draft": bool(row["draft"]),
+        "campaign_id": row["campaign_id"],
     }
 
 
@@ -131,7 +162,9 @@ def detailed(record: MessageRecord) -> dict[str, Any]:
     recipients = []
     for r in record.recipients:
         initial = Status.SCHEDULED.value if row["send_at"] else Status.QUEUED.value
-        if r["status"] == Status.REJECTED.value:
+        if r["status"] == Status.DRAFT.value:
+            initial = Status.DRAFT.value
+        elif r["status"] == Status.REJECTED.value:
             initial = Status.REJECTED.value
         history = [{"status": initial, "at": iso(r["created_at"]), "detail": None}]
         history += [
@@ -159,6 +192,11 @@ def detailed(record: MessageRecord) -> dict[str, Any]:
         }
         if r["error_code"]:
             item["error"] = _error(r["error_code"], r["error_message"])
+        if r["text"] is not None:
+            item["text"] = r["text"]
+            item["encoding"] = r["encoding"]
+            item["parts_count"] = r["parts"]
+        item["price"] = credits(r["price"])
         recipients.append(item)
     out["recipients"] = recipients
     return out

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from smsbridge.core.message import Priority
+from smsbridge.services.addressing import Target
 from smsbridge.services.send import SendRequest
 
 SEND_EXAMPLE: dict[str, Any] = {
@@ -19,21 +20,48 @@ SEND_EXAMPLE: dict[str, Any] = {
 }
 
 
+def unix_seconds(value: Any) -> Any:
+    """Times may be given as unix seconds as well as ISO 8601."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("not a valid unix time in seconds") from None
+    return value
+
+
+Time = Annotated[datetime, BeforeValidator(unix_seconds)]
+
+
+class RecipientIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str = Field(description="Phone number, group:NAME or a contact name")
+    fields: dict[str, str] | None = Field(
+        None, description="Values for this recipient's {{placeholders}}"
+    )
+
+
 class MessageIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", populate_by_name=True, json_schema_extra={"examples": [SEND_EXAMPLE]}
     )
 
-    to: str | list[str] = Field(
+    to: str | list[str | RecipientIn] = Field(
         description="One number, a comma-separated list, or an array. E.164 (+4917...), "
         "00-prefixed, bare international digits (4917...) or national (017...) in the "
-        "account's default region."
+        "account's default region; `group:NAME` (or `group:ID`) and group or contact names "
+        "address the address book; `{number, fields}` objects carry per-recipient values for "
+        "the text's {{placeholders}}. Each number is sent to once."
     )
-    text: str = Field(description="Message text; GSM 03.38 or UCS-2 is chosen automatically.")
+    text: str = Field(
+        description="Message text; GSM 03.38 or UCS-2 is chosen automatically. "
+        "{{firstname}}, {{lastname}}, {{extra1}} ... are filled per recipient from its contact "
+        "and its `fields`."
+    )
     sender: str | None = Field(
         None, alias="from", description="Sender id: 3-11 letters/digits or up to 16 digits."
     )
-    send_at: datetime | None = Field(
+    send_at: Time | None = Field(
         None, description="When to send: ISO 8601 with a time zone, or unix seconds."
     )
     priority: Literal["normal", "high"] = "normal"
@@ -48,20 +76,24 @@ class MessageIn(BaseModel):
     no_reload: bool = Field(
         False, description="Send even if the same text went to a number within the reload window"
     )
-
-    @field_validator("send_at", mode="before")
-    @classmethod
-    def _unix_seconds(cls, value: Any) -> Any:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            try:
-                return datetime.fromtimestamp(value, UTC)
-            except (OverflowError, OSError, ValueError):
-                raise ValueError("send_at is not a valid unix time in seconds") from None
-        return value
+    transactional: bool = Field(
+        False, description="A one-time code or similar: sent to opted-out numbers too."
+    )
+    draft: bool = Field(
+        False,
+        description="Keep as a draft: add recipients later (POST .../recipients), then close it "
+        "(POST .../close) to price and queue it.",
+    )
+    missing_fields: Literal["error", "empty"] = Field(
+        "error", description="A placeholder without a value: refuse the message, or leave it empty."
+    )
+    channel: str | None = Field(None, description="Send through this channel (e.g. simulator).")
 
     def to_request(self) -> SendRequest:
         return SendRequest(
-            to=[self.to] if isinstance(self.to, str) else list(self.to),
+            to=[self.to]
+            if isinstance(self.to, str)
+            else [t if isinstance(t, str) else Target(t.number, t.fields) for t in self.to],
             text=self.text,
             sender=self.sender,
             send_at=self.send_at,
@@ -73,7 +105,30 @@ class MessageIn(BaseModel):
             flash=self.flash,
             encoding=self.encoding,
             no_reload=self.no_reload,
+            transactional=self.transactional,
+            draft=self.draft,
+            missing_fields=self.missing_fields,
+            channel=self.channel,
         )
+
+
+class RecipientsIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"to": ["+4917612345678", "group:customers"]}]},
+    )
+    to: str | list[str | RecipientIn]
+
+    def targets(self) -> list[str | Target]:
+        to = self.to if isinstance(self.to, list) else [self.to]
+        return [t if isinstance(t, str) else Target(t.number, t.fields) for t in to]
+
+
+class RescheduleIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"send_at": "2026-12-24T09:00:00Z"}]}
+    )
+    send_at: Time | None = Field(description="New send time; null sends it now")
 
 
 class BatchIn(BaseModel):
