@@ -19,6 +19,8 @@ from smsbridge.dispatch.router import Router
 from smsbridge.services.accounts import AccountService
 from smsbridge.services.addressing import AddressBook
 from smsbridge.services.billing import BillingService
+from smsbridge.services.campaign_runner import CampaignRunner
+from smsbridge.services.campaigns import CampaignService
 from smsbridge.services.contacts import ContactService
 from smsbridge.services.drafts import DraftService
 from smsbridge.services.keys import KeyService
@@ -55,6 +57,8 @@ class Gateway:
         self.send = SendService(settings, self.ids, self.ingest, self.billing, self.addresses)
         self.send.on_queued = self._committed
         self.drafts = DraftService(self.send)
+        self.campaigns = CampaignService(settings, self.db, self.send, self.billing)
+        self.campaign_runner: CampaignRunner | None = None
         self.contacts = ContactService(settings, self.db)
         self.optouts = OptOutService(settings, self.db)
         self.messages = MessageService(self.db)
@@ -118,6 +122,8 @@ class Gateway:
             self.dispatcher = Dispatcher(self.db, router, self.settings, ReportWriter(self.db))
             await self.dispatcher.start()
             log.info("dispatcher %s started", self.dispatcher.worker)
+            self.campaign_runner = CampaignRunner(self.db, self.send, self.billing, self._committed)
+            self.campaign_runner.start()
 
     async def stop(self) -> None:
         if self._watcher is not None:
@@ -125,6 +131,9 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
             self._watcher = None
+        if self.campaign_runner is not None:
+            await self.campaign_runner.stop()
+            self.campaign_runner = None
         await self.ingest.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 from smsbridge import __version__
 from smsbridge.api.errors import install_error_handlers
 from smsbridge.api.limits import BodySizeLimit
-from smsbridge.api.v1 import account, admin, auth, contacts, groups, messages, optouts
+from smsbridge.api.v1 import account, admin, auth, campaigns, contacts, groups, messages, optouts
 from smsbridge.config import Settings
 from smsbridge.gateway import Gateway
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings, *, dispatch: bool | None = None) -> FastAPI:
     app.router.routes.extend(messages.lean_routes)
     app.include_router(messages.router)
     app.include_router(contacts.router)
+    app.include_router(campaigns.router)
     app.include_router(groups.router)
     app.include_router(optouts.router)
     app.include_router(account.router)

@@ -22,7 +22,7 @@ from smsbridge.core.message import Priority, Status
 from smsbridge.core.numbers import InvalidNumber, normalize
 from smsbridge.core.pricing import PriceList
 from smsbridge.core.sender import validate_sender
-from smsbridge.core.templates import Missing, Template
+from smsbridge.core.templates import Missing, MissingField, Template
 from smsbridge.core.templates import parse as parse_template
 from smsbridge.services.addressing import AddressBook, Target, needs_lookup
 from smsbridge.services.billing import BillingService
@@ -381,6 +381,7 @@ class MessagePlan:
         *,
         seen: set[str] | None = None,
         first_position: int = 0,
+        reject_missing: bool = False,
     ) -> None:
         """Normalise, deduplicate, render and price ``targets`` into ``message`` and ``rows``.
         A placeholder without a value raises :class:`MissingField` (unless told to leave it
@@ -413,7 +414,24 @@ class MessagePlan:
                     continue
                 seen.add(number)
                 if personal:
-                    text = self.template.render(target.fields or {}, self.request.missing_fields)
+                    try:
+                        text = self.template.render(
+                            target.fields or {}, self.request.missing_fields
+                        )
+                    except MissingField as exc:
+                        if not reject_missing:
+                            raise
+                        # A campaign skips the one recipient rather than stopping.
+                        message.recipients.append(
+                            AcceptedRecipient(next_id(), number, _REJECTED, exc.code, exc.message)
+                        )
+                        rows.recipients.append(
+                            (message.recipients[-1].id, message_id, account_id, position, number,
+                             0, _REJECTED, exc.code, exc.message, priority, None, expires_at,
+                             now, now, None, None, None)
+                        )  # fmt: skip
+                        position += 1
+                        continue
                     seg = self._segment(text)
                     rec_parts = seg.part_count
                     encoding = seg.encoding.value

@@ -58,6 +58,11 @@ async def find(conn: AsyncConnection, name: str) -> AccountRecord | None:
     return AccountRecord(*row) if row else None
 
 
+async def by_id(conn: AsyncConnection, account_id: int) -> AccountRecord | None:
+    row = (await conn.execute(select(*_COLUMNS).where(accounts.c.id == account_id))).first()
+    return AccountRecord(*row) if row else None
+
+
 async def require(conn: AsyncConnection, name: str) -> AccountRecord:
     """The account named ``name``, or a 404 that says how to list them."""
     record = await find(conn, name)

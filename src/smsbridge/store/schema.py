@@ -341,6 +341,7 @@ campaigns = Table(
     Column("phase", SmallInteger, nullable=False, server_default=text("0")),
     Column("cursor", BigInteger, nullable=False, server_default=text("0")),
     Column("expanded", Integer, nullable=False, server_default=text("0")),
+    Column("total", Integer),  # recipients counted when started (the price estimate's count)
     Column("next_due", BigInteger),
     Column("lease_until", BigInteger),
     Column("state_reason", Text),

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("phase", sa.SmallInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("cursor", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("expanded", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=True),
         sa.Column("next_due", sa.BigInteger(), nullable=True),
         sa.Column("lease_until", sa.BigInteger(), nullable=True),
         sa.Column("state_reason", sa.Text(), nullable=True),

@@ -1,0 +1,290 @@
+"""Turning a campaign into outbox rows, one chunk per transaction.
+
+A campaign's recipients are streamed from the address book in id order (phase 0: contacts of
+its groups and contact list), then its explicit numbers (phase 1). Each chunk is rendered,
+paced (throttle, quiet hours), checked against the opt-out list, charged and written in one
+transaction together with the campaign's cursor, so a crash never loses or repeats a chunk and
+a 100,000-recipient campaign never sits whole in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsbridge.core.encoding import parse_languages
+from smsbridge.core.message import Priority
+from smsbridge.core.numbers import InvalidNumber, normalize
+from smsbridge.core.pricing import PriceList
+from smsbridge.core.schedule import Pacing, birthday_suffixes
+from smsbridge.core.templates import parse as parse_template
+from smsbridge.services.addressing import Target, contact_fields
+from smsbridge.services.caller import Caller
+from smsbridge.services.send import SendRequest, SendService
+from smsbridge.store import accounts, billing, optouts
+from smsbridge.store import campaigns as store
+from smsbridge.store import contacts as contact_store
+from smsbridge.store.billing import Charge
+from smsbridge.store.bulk import insert_rows
+from smsbridge.store.messages import (
+    MESSAGE_COLUMNS,
+    RECIPIENT_COLUMNS,
+    NewMessages,
+    reject_opted_out,
+)
+from smsbridge.store.schema import messages, recipients
+
+CONTACTS, NUMBERS, DONE = 0, 1, 2
+_DUE = RECIPIENT_COLUMNS.index("due_at")
+_EXPIRES = RECIPIENT_COLUMNS.index("expires_at")
+_STATUS = RECIPIENT_COLUMNS.index("status")
+_PRICE = RECIPIENT_COLUMNS.index("price")
+
+
+@dataclass(slots=True)
+class Targets:
+    groups: list[int] = field(default_factory=list)
+    contacts: list[int] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Targets:
+        data = orjson.loads(row["targets"])
+        return cls(data.get("groups", []), data.get("contacts", []), data.get("numbers", []))
+
+    def dump(self) -> str:
+        return orjson.dumps(
+            {"groups": self.groups, "contacts": self.contacts, "numbers": self.numbers}
+        ).decode()
+
+
+def request_of(row: dict[str, Any]) -> SendRequest:
+    """The campaign's template and options as a send request (without recipients)."""
+    options = orjson.loads(row["options"])
+    return SendRequest(
+        to=[],
+        text=row["text"],
+        sender=options.get("sender"),
+        priority=Priority(options.get("priority", 0)),
+        ttl=options.get("ttl"),
+        test=options.get("test", False),
+        label=options.get("label"),
+        flash=options.get("flash", False),
+        encoding=options.get("encoding", "auto"),
+        transactional=options.get("transactional", False),
+        missing_fields=options.get("missing_fields", "error"),
+        channel=options.get("channel"),
+    )
+
+
+def pacing_of(row: dict[str, Any], timezone: str) -> Pacing:
+    quiet = None
+    if row["quiet_start"] is not None and row["quiet_end"] is not None:
+        quiet = (row["quiet_start"], row["quiet_end"])
+    return Pacing(ZoneInfo(timezone), row["throttle"], quiet)
+
+
+async def caller_of(conn: AsyncConnection, account_id: int) -> tuple[Caller, str]:
+    """The account as a caller (region, sender, shift tables) and its time zone."""
+    record = await accounts.by_id(conn, account_id)
+    if record is None:
+        raise LookupError(f"account {account_id} is gone")
+    caller = Caller(
+        account_id,
+        None,
+        record.default_region,
+        record.default_sender,
+        parse_languages(record.national_languages),
+    )
+    return caller, record.timezone
+
+
+async def next_targets(
+    conn: AsyncConnection,
+    row: dict[str, Any],
+    targets: Targets,
+    *,
+    limit: int,
+    personal: bool,
+) -> tuple[list[Target], int, int]:
+    """The next chunk of the campaign's recipients, and the phase and cursor after it."""
+    phase, cursor = row["phase"], row["cursor"]
+    account_id = row["account_id"]
+    if phase == CONTACTS:
+        birthday = None
+        if row["kind"] == "birthday":
+            birthday = birthday_suffixes(date.fromisoformat(row["last_run_day"]))
+        found = await contact_store.stream_targets(
+            conn, account_id, group_ids=targets.groups, contact_ids=targets.contacts,
+            after=cursor, limit=limit, birthday=birthday,
+        )  # fmt: skip
+        chunk = [Target(c["phone"], contact_fields(c) if personal else None) for c in found]
+        if len(found) < limit:
+            return chunk, (DONE if row["kind"] == "birthday" else NUMBERS), 0
+        return chunk, CONTACTS, found[-1]["id"]
+    if phase == NUMBERS:
+        numbers = targets.numbers[cursor : cursor + limit]
+        chunk = [Target(n) for n in numbers]
+        if personal and numbers:
+            known = await contact_store.fields_by_phone(conn, account_id, numbers)
+            chunk = [Target(n, contact_fields(known[n]) if n in known else None) for n in numbers]
+        after = cursor + len(numbers)
+        return chunk, (NUMBERS if after < len(targets.numbers) else DONE), after
+    return [], DONE, cursor
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    written: int = 0
+    done: bool = False
+
+
+async def expand_chunk(
+    conn: AsyncConnection,
+    send: SendService,
+    row: dict[str, Any],
+    prices: PriceList,
+    now: int,
+    *,
+    limit: int,
+) -> ChunkResult:
+    """Write the next chunk of ``row`` (a running campaign, locked by the caller)."""
+    caller, timezone = await caller_of(conn, row["account_id"])
+    req = request_of(row)
+    personal = parse_template(req.text).personal
+    targets = Targets.of(row)
+    chunk, phase, cursor = await next_targets(conn, row, targets, limit=limit, personal=personal)
+    plan = send.plan(caller, req, now)
+    message_id = row["message_id"]
+    rows = NewMessages()
+    if message_id is None:
+        if not chunk:
+            await store.set_values(conn, row["id"], phase=phase, cursor=cursor, updated_at=now)
+            return ChunkResult(done=phase == DONE)
+        message_id = send.ids.next_id()
+        rows.messages.append(plan.message_row(plan.accepted(message_id), campaign_id=row["id"]))
+    message = plan.accepted(message_id)
+    seen: set[str] = set()
+    if row["phase"] == NUMBERS and chunk:
+        # Numbers that a contact of the campaign (or an earlier chunk) already covered.
+        seen = await store.existing_numbers(
+            conn, row["account_id"], message_id, [_e164(t.to, caller, send) for t in chunk]
+        )
+    plan.add_recipients(
+        message, rows, chunk, prices, send.ids.next_id,
+        seen=seen, first_position=row["expanded"], reject_missing=True,
+    )  # fmt: skip
+    clock = max(row["next_due"] or now, now)
+    if row["send_at"] is not None:
+        clock = max(clock, row["send_at"])
+    pacing = pacing_of(row, timezone)
+    live = [i for i, r in enumerate(rows.recipients) if r[_DUE] is not None]
+    dues, clock = pacing.slots(clock, len(live))
+    ttl = plan.expires_at - now
+    for i, due in zip(live, dues, strict=True):
+        r = rows.recipients[i]
+        rows.recipients[i] = (*r[:_DUE], due, due + ttl, *r[_EXPIRES + 1 :])
+    if req.transactional:
+        rows.exempt.add(message_id)
+    total = sum(r[_PRICE] for r in rows.recipients)
+    if total and not req.test:
+        rows.charges.append(Charge(row["account_id"], message_id, total))
+    if rows.messages:  # the run's message row: its price grows with every chunk below
+        await insert_rows(conn, messages, MESSAGE_COLUMNS, rows.messages)
+        rows.messages = []
+    await reject_opted_out(conn, rows)
+    if rows.charges:
+        await billing.charge(conn, rows.charges, now)
+    await insert_rows(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
+    charged = sum(c.amount for c in rows.charges)
+    parts = max([message.parts, *(r.parts or 0 for r in message.recipients)])
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(
+            recipient_count=messages.c.recipient_count + len(rows.recipients),
+            price=messages.c.price + charged,
+            parts=parts,
+        )
+    )
+    await store.set_values(
+        conn,
+        row["id"],
+        message_id=message_id,
+        phase=phase,
+        cursor=cursor,
+        expanded=row["expanded"] + len(rows.recipients),
+        next_due=clock,
+        updated_at=now,
+    )
+    return ChunkResult(written=len(rows.recipients), done=phase == DONE)
+
+
+def _e164(raw: str, caller: Caller, send: SendService) -> str:
+    try:
+        return normalize(raw, caller.default_region or send.settings.default_region)
+    except InvalidNumber:
+        return raw
+
+
+@dataclass(slots=True)
+class Estimate:
+    recipients: int = 0
+    rejected: int = 0  # invalid numbers
+    opted_out: int = 0
+    missing_fields: int = 0
+    price: int = 0
+    parts: int = 0
+    examples: list[dict[str, Any]] = field(default_factory=list)  # first few problems
+
+
+async def estimate(
+    conn: AsyncConnection, send: SendService, row: dict[str, Any], prices: PriceList, now: int
+) -> Estimate:
+    """Count, price and check every recipient the campaign would have, streaming (nothing is
+    written): what ``start`` shows and checks before a single message is queued."""
+    caller, _ = await caller_of(conn, row["account_id"])
+    req = request_of(row)
+    personal = parse_template(req.text).personal
+    targets = Targets.of(row)
+    scan = dict(row, phase=CONTACTS, cursor=0)
+    if row["kind"] == "birthday" and not row["last_run_day"]:
+        scan["last_run_day"] = date.today().isoformat()
+    result = Estimate()
+    plan = send.plan(caller, req, now)
+    seen: set[str] = set()
+    counter = iter(range(1, 1 << 62))
+    while True:
+        chunk, phase, cursor = await next_targets(conn, scan, targets, limit=5000,
+                                                  personal=personal)  # fmt: skip
+        message = plan.accepted(0)
+        plan.add_recipients(message, NewMessages(), chunk, prices, counter.__next__, seen=seen,
+                            reject_missing=True)  # fmt: skip
+        live = [r.to for r in message.recipients if r.error_code is None]
+        opted = set() if req.transactional else await optouts.matching(
+            conn, row["account_id"], live)  # fmt: skip
+        for r in message.recipients:
+            if r.error_code is not None:
+                if r.error_code == "missing_field":
+                    result.missing_fields += 1
+                else:
+                    result.rejected += 1
+                if len(result.examples) < 10:
+                    result.examples.append({"to": r.to, "code": r.error_code,
+                                            "message": r.error_message})  # fmt: skip
+            elif r.to in opted:
+                result.opted_out += 1
+            else:
+                result.recipients += 1
+                result.price += r.price
+                result.parts += r.parts if r.parts is not None else message.parts
+        if phase == DONE or (phase == scan["phase"] and cursor == scan["cursor"]):
+            break
+        scan.update(phase=phase, cursor=cursor)
+    return result

@@ -1,0 +1,130 @@
+"""Runs campaigns in the background of every dispatcher process: starts scheduled ones when due,
+expands running ones chunk by chunk, completes them, and fires birthday greetings each day.
+
+Every step is one transaction on a locked campaign row, so any number of processes may run
+this loop over a shared PostgreSQL without expanding a chunk twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from smsbridge.core.errors import InsufficientCredit
+from smsbridge.services.billing import BillingService
+from smsbridge.services.campaign_expansion import CONTACTS, DONE, caller_of, expand_chunk
+from smsbridge.services.send import SendService
+from smsbridge.store import campaigns as store
+from smsbridge.store.db import Database, now_us
+
+log = logging.getLogger(__name__)
+CHUNK = 2000  # recipients per transaction: large enough to be fast, small enough not to
+# hold the SQLite writer long (urgent messages interleave between chunks)
+
+
+class CampaignRunner:
+    def __init__(
+        self,
+        db: Database,
+        send: SendService,
+        billing: BillingService,
+        notify: Callable[[], None],
+        *,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.db = db
+        self.send = send
+        self.billing = billing
+        self.notify = notify
+        self.poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            busy = False
+            try:
+                busy = await self.tick()
+            except Exception:
+                log.exception("campaign runner step failed")
+            await asyncio.sleep(0 if busy else self.poll_seconds)
+
+    async def tick(self) -> bool:
+        """One step for each campaign that needs one; True if more work is waiting."""
+        async with self.db.read() as conn:
+            rows = await store.needing_work(conn, now_us())
+        busy = False
+        for row in rows:
+            busy = await self.step(row["id"], row["account_id"]) or busy
+        return busy
+
+    async def step(self, campaign_id: int, account_id: int) -> bool:
+        prices = (await self.billing.billing(account_id)).prices
+        now = now_us()
+        try:
+            async with self.db.write() as conn:
+                row = await store.lock(conn, campaign_id)
+                if row is None:
+                    return False
+                if row["state"] == "scheduled":
+                    if row["send_at"] is not None and row["send_at"] > now:
+                        return False
+                    await store.set_values(conn, campaign_id, state="running", updated_at=now)
+                    return True
+                if row["state"] != "running":
+                    return False
+                if row["phase"] == DONE:
+                    if row["kind"] == "birthday":
+                        return await self._birthday(conn, row, now)
+                    if row["message_id"] is None or not await store.unfinished(
+                        conn, row["message_id"]
+                    ):
+                        await store.set_values(conn, campaign_id, state="completed",
+                                               finished_at=now, updated_at=now)  # fmt: skip
+                    return False
+                result = await expand_chunk(conn, self.send, row, prices, now, limit=CHUNK)
+        except InsufficientCredit as exc:
+            await self._pause_for_credit(campaign_id, exc)
+            return False
+        if result.written:
+            self.notify()
+        return True
+
+    async def _birthday(self, conn: Any, row: dict[str, Any], now: int) -> bool:
+        """Start today's run once the local time reaches the campaign's hour."""
+        _, timezone = await caller_of(conn, row["account_id"])
+        local = datetime.fromtimestamp(now / 1_000_000, ZoneInfo(timezone))
+        today = local.date().isoformat()
+        if row["last_run_day"] == today or local.hour * 60 + local.minute < (
+            row["birthday_at"] or 0
+        ):
+            return False
+        await store.set_values(
+            conn, row["id"], last_run_day=today, message_id=None, phase=CONTACTS, cursor=0,
+            expanded=0, next_due=now, updated_at=now,
+        )  # fmt: skip
+        return True
+
+    async def _pause_for_credit(self, campaign_id: int, exc: InsufficientCredit) -> None:
+        now = now_us()
+        async with self.db.write() as conn:
+            await store.hold(conn, await store.message_ids(conn, campaign_id), now)
+            await store.set_values(
+                conn, campaign_id, state="paused", state_reason=f"insufficient_credit: "
+                f"{exc.message}", updated_at=now,
+            )  # fmt: skip
+        log.warning("campaign %s paused: %s", campaign_id, exc.message)
