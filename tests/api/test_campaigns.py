@@ -3,6 +3,7 @@ opt-outs, throttle, pause/resume, cancel, schedule, birthdays."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +37,9 @@ async def get(live: Live, campaign_id: int) -> dict[str, Any]:
     return result
 
 
-async def until_state(live: Live, campaign_id: int, state: str, timeout: float = 20) -> dict[str, Any]:
+async def until_state(
+    live: Live, campaign_id: int, state: str, timeout: float = 20
+) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         body = await get(live, campaign_id)
         return body if body["state"] == state else None
@@ -119,14 +122,21 @@ async def test_throttle_spaces_due_times_and_pause_resume_cancel(live: Live) -> 
     view = await wait_for(expanded)
     async with live.gateway.db.read() as conn:
         dues = (
-            await conn.execute(
-                select(recipients.c.due_at)
-                .where(recipients.c.message_id == int(view["message_id"]))
-                .order_by(recipients.c.position)
+            (
+                await conn.execute(
+                    select(recipients.c.due_at)
+                    .where(
+                        recipients.c.message_id == int(view["message_id"]),
+                        recipients.c.status == "queued",  # not yet claimed (a claim moves due_at)
+                    )
+                    .order_by(recipients.c.position)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     waiting = [d for d in dues if d is not None]
-    gaps = [b - a for a, b in zip(waiting, waiting[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(waiting)]
     assert gaps and all(g == 10_000_000 for g in gaps)  # 6 per minute
     r = await live.client.post(f"/api/v1/campaigns/{cid}/pause", headers=live.headers)
     assert r.json()["state"] == "paused"

@@ -3,6 +3,7 @@ where the route needs a scope the key lacks. A new route fails this test until i
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,18 +53,103 @@ CASES: dict[tuple[str, str], tuple[str, Any, set[int]]] = {
     ("POST", "/api/v1/auth/login"): ("/api/v1/auth/login",
                                      {"email": "v@victim.example", "password": "guess-guess"},
                                      {401}),
+    # Preview, drafts and rescheduling.
+    ("POST", "/api/v1/messages/preview"): ("/api/v1/messages/preview",
+                                           {"to": "+4917612345678", "text": "x"}, {200}),
+    ("POST", "/api/v1/messages/{message_id}/recipients"): (
+        "/api/v1/messages/{victim_message}/recipients", {"to": "+4917612345679"}, {404}),
+    ("POST", "/api/v1/messages/{message_id}/close"): ("/api/v1/messages/{victim_message}/close",
+                                                      None, {404}),
+    ("PATCH", "/api/v1/messages/{message_id}"): ("/api/v1/messages/{victim_message}",
+                                                 {"send_at": None}, {404}),
+    # The address book: the intruder's own lists and new entries, never the victim's ids.
+    ("POST", "/api/v1/contacts"): ("/api/v1/contacts", {"phone": "+4917612345678"}, {200}),
+    ("GET", "/api/v1/contacts"): ("/api/v1/contacts", None, {200}),
+    ("POST", "/api/v1/contacts/import"): ("/api/v1/contacts/import",
+                                          "phone,firstname\n+4917612345677,Ivo\n", {200}),
+    ("GET", "/api/v1/contacts/export"): ("/api/v1/contacts/export", None, {200}),
+    ("GET", "/api/v1/contacts/{contact_id}"): ("/api/v1/contacts/{victim_contact}", None, {404}),
+    ("PATCH", "/api/v1/contacts/{contact_id}"): ("/api/v1/contacts/{victim_contact}",
+                                                 {"firstname": "Mallory"}, {404}),
+    ("DELETE", "/api/v1/contacts/{contact_id}"): ("/api/v1/contacts/{victim_contact}", None,
+                                                  {404}),
+    ("GET", "/api/v1/groups"): ("/api/v1/groups", None, {200}),
+    ("POST", "/api/v1/groups"): ("/api/v1/groups", {"name": "intruders"}, {201}),
+    ("GET", "/api/v1/groups/{group}"): ("/api/v1/groups/{victim_group}", None, {404}),
+    ("PATCH", "/api/v1/groups/{group}"): ("/api/v1/groups/{victim_group}", {"name": "mine"},
+                                          {404}),
+    ("DELETE", "/api/v1/groups/{group}"): ("/api/v1/groups/{victim_group}", None, {404}),
+    ("GET", "/api/v1/groups/{group}/members"): ("/api/v1/groups/{victim_group}/members", None,
+                                                {404}),
+    ("POST", "/api/v1/groups/{group}/members"): ("/api/v1/groups/{victim_group}/members",
+                                                 {"phones": ["+4917612345676"]}, {404}),
+    ("DELETE", "/api/v1/groups/{group}/members"): ("/api/v1/groups/{victim_group}/members",
+                                                   {"contacts": ["{victim_contact}"]}, {404}),
+    ("GET", "/api/v1/opt-outs"): ("/api/v1/opt-outs", None, {200}),
+    ("POST", "/api/v1/opt-outs"): ("/api/v1/opt-outs", {"numbers": ["+4917612345675"]}, {201}),
+    # The victim's opt-out is not on the intruder's list, so there is nothing to remove.
+    ("DELETE", "/api/v1/opt-outs/{number}"): ("/api/v1/opt-outs/{victim_number}", None, {404}),
+    # Campaigns: the intruder's own list and drafts, never the victim's campaign.
+    ("GET", "/api/v1/campaigns"): ("/api/v1/campaigns", None, {200}),
+    ("POST", "/api/v1/campaigns"): ("/api/v1/campaigns", {"name": "mine", "text": "x",
+                                    "targets": {"numbers": ["+4917612345678"]}}, {201}),
+    ("GET", "/api/v1/campaigns/{campaign_id}"): ("/api/v1/campaigns/{victim_campaign}", None,
+                                                 {404}),
+    ("GET", "/api/v1/campaigns/{campaign_id}/estimate"): (
+        "/api/v1/campaigns/{victim_campaign}/estimate", None, {404}),
+    ("PATCH", "/api/v1/campaigns/{campaign_id}"): ("/api/v1/campaigns/{victim_campaign}",
+                                                   {"text": "hijacked"}, {404}),
+    ("DELETE", "/api/v1/campaigns/{campaign_id}"): ("/api/v1/campaigns/{victim_campaign}", None,
+                                                    {404}),
+    ("POST", "/api/v1/campaigns/{campaign_id}/start"): (
+        "/api/v1/campaigns/{victim_campaign}/start", None, {404}),
+    ("POST", "/api/v1/campaigns/{campaign_id}/pause"): (
+        "/api/v1/campaigns/{victim_campaign}/pause", None, {404}),
+    ("POST", "/api/v1/campaigns/{campaign_id}/resume"): (
+        "/api/v1/campaigns/{victim_campaign}/resume", None, {404}),
+    ("POST", "/api/v1/campaigns/{campaign_id}/cancel"): (
+        "/api/v1/campaigns/{victim_campaign}/cancel", None, {404}),
 }  # fmt: skip
+
+VICTIM_NUMBER = "+4917612345670"
+
+
+def fill(body: Any, values: dict[str, Any]) -> Any:
+    """The JSON body with "{victim_...}" strings replaced by those values (as they are)."""
+    if isinstance(body, dict):
+        return {k: fill(v, values) for k, v in body.items()}
+    if isinstance(body, list):
+        return [fill(v, values) for v in body]
+    if isinstance(body, str) and body.startswith("{") and body.endswith("}"):
+        return values.get(body[1:-1], body)
+    return body
+
+
+def _walk(routes: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route, also inside included routers: FastAPI >= 0.16x keeps an
+    included router as one entry whose effective routes carry the prefixed paths."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if candidates is not None:
+            yield from _walk(candidates())
+            continue
+        original = getattr(route, "original_route", route)
+        if isinstance(original, APIRoute | Route):
+            for method in original.methods or ():
+                if method != "HEAD":
+                    yield method, getattr(route, "path", None) or original.path
 
 
 def all_routes(live: Live) -> set[tuple[str, str]]:
-    app = live.gateway_app
-    found: set[tuple[str, str]] = set()
-    for route in app.routes:
-        if isinstance(route, APIRoute | Route):
-            for method in route.methods or ():
-                if method != "HEAD":
-                    found.add((method, route.path))
-    return found - PUBLIC
+    return set(_walk(live.gateway_app.routes)) - PUBLIC
+
+
+async def test_the_route_walk_sees_included_routers(live: Live) -> None:
+    # a route list without the routers' routes would make the coverage check vacuous
+    found = all_routes(live)
+    assert ("GET", "/api/v1/messages/{message_id}") in found
+    assert ("GET", "/api/v1/admin/accounts") in found
+    assert len(found) >= len(CASES)
 
 
 async def test_every_route_is_covered(live: Live) -> None:
@@ -83,15 +169,106 @@ async def test_another_accounts_key_gets_nothing(live: Live) -> None:
         json={"to": "+4917612345678", "text": "secret", "send_at": later},
     )
     victim_message = r.json()["id"]
+    r = await live.client.post(
+        "/api/v1/contacts",
+        headers=victim,
+        json={
+            "phone": VICTIM_NUMBER,
+            "firstname": "Victoria",
+            "groups": ["victims"],
+            "unsubscribed": True,
+        },
+    )
+    assert r.status_code == 200, r.text
+    victim_contact = r.json()["contacts"][0]["id"]
+    victim_group = r.json()["contacts"][0]["groups"][0]["id"]
+    r = await live.client.post(
+        "/api/v1/campaigns",
+        headers=victim,
+        json={"name": "victim's", "text": "secret offer", "targets": {"groups": ["victims"]}},
+    )
+    assert r.status_code == 201, r.text
+    victim_campaign = r.json()["id"]
     await gw.accounts.create("intruder")
     intruder = {"Authorization": f"Bearer {(await gw.keys.create(account='intruder')).key}"}
-    values = {"victim_message": victim_message, "victim_key": str(victim_key.id)}
+    values = {
+        "victim_message": victim_message,
+        "victim_key": str(victim_key.id),
+        "victim_contact": victim_contact,
+        "victim_group": victim_group,
+        "victim_number": VICTIM_NUMBER,
+        "victim_campaign": victim_campaign,
+    }
     for (method, _), (path, body, expected) in CASES.items():
-        r = await live.client.request(method, path.format(**values), json=body, headers=intruder)
+        url = path.format(**values)
+        if isinstance(body, str):  # a CSV body
+            headers = {**intruder, "Content-Type": "text/csv"}
+            r = await live.client.request(method, url, content=body.encode(), headers=headers)
+        else:
+            r = await live.client.request(method, url, json=fill(body, values), headers=intruder)
         assert r.status_code in expected, (method, path, r.status_code, r.text)
         if r.status_code == 200 and method == "GET" and path == "/api/v1/messages":
             assert all(m["id"] != victim_message for m in r.json()["messages"])
+        if r.status_code == 200 and method == "GET" and path == "/api/v1/contacts":
+            assert all(c["id"] != victim_contact for c in r.json()["contacts"])
+        if r.status_code == 200 and method == "GET" and path == "/api/v1/groups":
+            assert all(g["id"] != victim_group for g in r.json()["groups"])
+        if r.status_code == 200 and method == "GET" and path == "/api/v1/opt-outs":
+            assert all(o["number"] != VICTIM_NUMBER for o in r.json()["opt_outs"])
+        if r.status_code == 200 and path == "/api/v1/contacts/export":
+            assert VICTIM_NUMBER not in r.text
+        if r.status_code == 200 and method == "GET" and path == "/api/v1/campaigns":
+            assert all(c["id"] != victim_campaign for c in r.json()["campaigns"])
+    # nor can the victim's groups, contacts or ids be reached another way
+    for ref in (str(victim_group), "victims"):
+        r = await live.client.get(f"/api/v1/groups/{ref}", headers=intruder)
+        assert r.status_code == 404, r.text
+        r = await live.client.post(
+            "/api/v1/messages", headers=intruder, json={"to": f"group:{ref}", "text": "spam"}
+        )
+        assert r.status_code == 404 and r.json()["error"]["code"] == "group_not_found"
+        r = await live.client.get("/api/v1/contacts", params={"group": ref}, headers=intruder)
+        assert r.status_code == 404
+    r = await live.client.post(
+        "/api/v1/messages", headers=intruder, json={"to": "Victoria", "text": "hello {{firstname}}"}
+    )
+    assert r.status_code == 422, r.text  # no contact of that name in the intruder's book
+    r = await live.client.post(
+        "/api/v1/groups", headers=intruder, json={"name": "stolen", "contacts": [victim_contact]}
+    )
+    assert r.status_code == 404 and r.json()["error"]["code"] == "contact_not_found"
+    r = await live.client.post(
+        "/api/v1/contacts",
+        headers=intruder,
+        json={"phone": "+4917612345674", "groups": [victim_group]},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "group_not_found"
+    for targets in (
+        {"groups": [victim_group]},
+        {"groups": ["victims"]},
+        {"contacts": [victim_contact]},
+    ):
+        r = await live.client.post(
+            "/api/v1/campaigns",
+            headers=intruder,
+            json={"name": "reach", "text": "x", "targets": targets},
+        )
+        assert r.status_code == 404, (targets, r.text)
     # the victim's message is untouched
     r = await live.client.get(f"/api/v1/messages/{victim_message}", headers=victim)
     assert r.json()["status"] == "scheduled" and r.json()["text"] == "secret"
+    assert len(r.json()["recipients"]) == 1
     assert (await live.client.get("/api/v1/messages", headers=victim)).is_success
+    # and so is the victim's address book
+    r = await live.client.get(f"/api/v1/contacts/{victim_contact}", headers=victim)
+    assert r.status_code == 200
+    assert r.json()["firstname"] == "Victoria" and r.json()["unsubscribed"] is True
+    r = await live.client.get(f"/api/v1/groups/{victim_group}", headers=victim)
+    assert r.json()["name"] == "victims" and r.json()["members"] == 1
+    r = await live.client.get("/api/v1/contacts", headers=victim)
+    assert [c["phone"] for c in r.json()["contacts"]] == [VICTIM_NUMBER]
+    r = await live.client.get("/api/v1/opt-outs", headers=victim)
+    assert [o["number"] for o in r.json()["opt_outs"]] == [VICTIM_NUMBER]
+    r = await live.client.get(f"/api/v1/campaigns/{victim_campaign}", headers=victim)
+    assert r.status_code == 200 and r.json()["text"] == "secret offer"
+    assert r.json()["state"] == "draft"

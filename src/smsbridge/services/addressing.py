@@ -30,6 +30,10 @@ class Target:
     to: str
     fields: Fields | None = None
 
+    def __post_init__(self) -> None:
+        if self.fields and any(k != k.lower() for k in self.fields):
+            object.__setattr__(self, "fields", lower_keys(self.fields))
+
 
 def contact_fields(row: Mapping[str, Any]) -> dict[str, str | None]:
     out: dict[str, str | None] = {name: row.get(name) for name in store.FIELDS}
@@ -129,8 +133,13 @@ class AddressBook:
 def _merge(contact: Mapping[str, Any], given: Fields | None) -> dict[str, str | None]:
     fields = contact_fields(contact)
     if given:
-        fields.update(given)
+        fields.update(lower_keys(given))
     return fields
+
+
+def lower_keys(fields: Fields) -> dict[str, str | None]:
+    """Placeholder names are case-insensitive: {{FirstName}} is {{firstname}}."""
+    return {key.lower(): value for key, value in fields.items()}
 
 
 def _too_many(limit: int) -> ValidationFailed:

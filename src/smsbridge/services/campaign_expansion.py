@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.encoding import parse_languages
@@ -145,7 +145,27 @@ class ChunkResult:
     done: bool = False
 
 
-async def expand_chunk(
+SNAPSHOT = ("state", "phase", "cursor", "message_id", "expanded")
+
+
+@dataclass(slots=True)
+class PreparedChunk:
+    """The next chunk of a campaign, computed outside the write transaction (reading and
+    rendering take most of the time; the writer lock is held only to write)."""
+
+    campaign_id: int
+    account_id: int
+    snapshot: tuple[Any, ...]  # the campaign's progress it was computed from
+    message_id: int
+    message_row: tuple[Any, ...] | None  # the run's message, on its first chunk
+    rows: NewMessages
+    parts: int
+    phase: int
+    cursor: int
+    next_due: int
+
+
+async def prepare_chunk(
     conn: AsyncConnection,
     send: SendService,
     row: dict[str, Any],
@@ -153,8 +173,8 @@ async def expand_chunk(
     now: int,
     *,
     limit: int,
-) -> ChunkResult:
-    """Write the next chunk of ``row`` (a running campaign, locked by the caller)."""
+) -> PreparedChunk:
+    """Read, render, price and pace the next chunk of ``row`` (a running campaign)."""
     caller, timezone = await caller_of(conn, row["account_id"])
     req = request_of(row)
     personal = parse_template(req.text).personal
@@ -162,16 +182,14 @@ async def expand_chunk(
     chunk, phase, cursor = await next_targets(conn, row, targets, limit=limit, personal=personal)
     plan = send.plan(caller, req, now)
     message_id = row["message_id"]
-    rows = NewMessages()
-    if message_id is None:
-        if not chunk:
-            await store.set_values(conn, row["id"], phase=phase, cursor=cursor, updated_at=now)
-            return ChunkResult(done=phase == DONE)
+    message_row = None
+    if message_id is None and chunk:
         message_id = send.ids.next_id()
-        rows.messages.append(plan.message_row(plan.accepted(message_id), campaign_id=row["id"]))
-    message = plan.accepted(message_id)
+        message_row = plan.message_row(plan.accepted(message_id), campaign_id=row["id"])
+    rows = NewMessages()
+    message = plan.accepted(message_id or 0)
     seen: set[str] = set()
-    if row["phase"] == NUMBERS and chunk:
+    if row["phase"] == NUMBERS and chunk and row["message_id"] is not None:
         # Numbers that a contact of the campaign (or an earlier chunk) already covered.
         seen = await store.existing_numbers(
             conn, row["account_id"], message_id, [_e164(t.to, caller, send) for t in chunk]
@@ -183,47 +201,69 @@ async def expand_chunk(
     clock = max(row["next_due"] or now, now)
     if row["send_at"] is not None:
         clock = max(clock, row["send_at"])
-    pacing = pacing_of(row, timezone)
     live = [i for i, r in enumerate(rows.recipients) if r[_DUE] is not None]
-    dues, clock = pacing.slots(clock, len(live))
+    dues, clock = pacing_of(row, timezone).slots(clock, len(live))
     ttl = plan.expires_at - now
     for i, due in zip(live, dues, strict=True):
         r = rows.recipients[i]
         rows.recipients[i] = (*r[:_DUE], due, due + ttl, *r[_EXPIRES + 1 :])
     if req.transactional:
-        rows.exempt.add(message_id)
+        rows.exempt.add(message.id)
     total = sum(r[_PRICE] for r in rows.recipients)
     if total and not req.test:
-        rows.charges.append(Charge(row["account_id"], message_id, total))
-    if rows.messages:  # the run's message row: its price grows with every chunk below
-        await insert_rows(conn, messages, MESSAGE_COLUMNS, rows.messages)
-        rows.messages = []
-    await reject_opted_out(conn, rows)
-    if rows.charges:
-        await billing.charge(conn, rows.charges, now)
-    await insert_rows(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
-    charged = sum(c.amount for c in rows.charges)
-    parts = max([message.parts, *(r.parts or 0 for r in message.recipients)])
-    await conn.execute(
-        update(messages)
-        .where(messages.c.id == message_id)
-        .values(
-            recipient_count=messages.c.recipient_count + len(rows.recipients),
-            price=messages.c.price + charged,
-            parts=parts,
-        )
-    )
-    await store.set_values(
-        conn,
-        row["id"],
-        message_id=message_id,
+        rows.charges.append(Charge(row["account_id"], message.id, total))
+    return PreparedChunk(
+        campaign_id=row["id"],
+        account_id=row["account_id"],
+        snapshot=tuple(row[k] for k in SNAPSHOT),
+        message_id=message.id,
+        message_row=message_row,
+        rows=rows,
+        parts=max([message.parts, *(r.parts or 0 for r in message.recipients)]),
         phase=phase,
         cursor=cursor,
-        expanded=row["expanded"] + len(rows.recipients),
         next_due=clock,
+    )
+
+
+async def write_chunk(
+    conn: AsyncConnection, chunk: PreparedChunk, current: dict[str, Any], now: int
+) -> ChunkResult | None:
+    """Write a prepared chunk if the campaign (``current``, locked) has not moved since it was
+    prepared (None: it has, prepare again). Opt-outs and credit are checked here, in the
+    transaction that writes."""
+    if tuple(current[k] for k in SNAPSHOT) != chunk.snapshot:
+        return None
+    rows = chunk.rows
+    if chunk.message_row is not None:  # the run's message: its price grows with every chunk
+        await insert_rows(conn, messages, MESSAGE_COLUMNS, [chunk.message_row])
+    if rows.recipients:
+        await reject_opted_out(conn, rows)
+        if rows.charges:
+            await billing.charge(conn, rows.charges, now)
+        await insert_rows(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == chunk.message_id)
+            .values(
+                recipient_count=messages.c.recipient_count + len(rows.recipients),
+                price=messages.c.price + sum(c.amount for c in rows.charges),
+                parts=func.max(messages.c.parts, chunk.parts)
+                if conn.dialect.name == "sqlite"
+                else func.greatest(messages.c.parts, chunk.parts),
+            )
+        )
+    await store.set_values(
+        conn,
+        chunk.campaign_id,
+        message_id=chunk.message_id if chunk.message_row else current["message_id"],
+        phase=chunk.phase,
+        cursor=chunk.cursor,
+        expanded=current["expanded"] + len(rows.recipients),
+        next_due=chunk.next_due,
         updated_at=now,
     )
-    return ChunkResult(written=len(rows.recipients), done=phase == DONE)
+    return ChunkResult(written=len(rows.recipients), done=chunk.phase == DONE)
 
 
 def _e164(raw: str, caller: Caller, send: SendService) -> str:
@@ -287,4 +327,48 @@ async def estimate(
         if phase == DONE or (phase == scan["phase"] and cursor == scan["cursor"]):
             break
         scan.update(phase=phase, cursor=cursor)
+    return result
+
+
+async def quick_check(conn: AsyncConnection, send: SendService, row: dict[str, Any]) -> Estimate:
+    """Counts from a few aggregate queries instead of a scan: recipients and how many lack a
+    placeholder's value (price not computed). Enough to start a campaign that nobody pays for
+    in advance."""
+    caller, _ = await caller_of(conn, row["account_id"])
+    req = request_of(row)
+    names = set(parse_template(req.text).names)
+    targets = Targets.of(row)
+    account_id = row["account_id"]
+    contacts = await contact_store.count_targets(conn, account_id, targets.groups,
+                                                 targets.contacts)  # fmt: skip
+    region = caller.default_region or send.settings.default_region
+    numbers: set[str] = set()
+    invalid = 0
+    for raw in targets.numbers:
+        try:
+            numbers.add(normalize(raw, region))
+        except InvalidNumber:
+            invalid += 1
+    known = await contact_store.fields_by_phone(conn, account_id, sorted(numbers))
+    # Numbers of contacts the groups or contact list already cover are sent to once.
+    covered = {c["id"] for c in known.values() if c["id"] in targets.contacts}
+    covered |= await contact_store.in_groups(
+        conn, targets.groups, [c["id"] for c in known.values()]
+    )
+    numbers -= {n for n, c in known.items() if c["id"] in covered}
+    result = Estimate(recipients=contacts + len(numbers), rejected=invalid)
+    if names and req.missing_fields == "error":
+        fields = sorted(names & set(contact_store.FIELDS))
+        if names - set(contact_store.FIELDS) - {"phone", "number"}:
+            result.missing_fields = result.recipients  # no contact has such a field
+        else:
+            lacking = await contact_store.count_targets(
+                conn, account_id, targets.groups, targets.contacts, lacking=fields
+            ) if fields else 0  # fmt: skip
+            lacking += sum(
+                1 for n in numbers
+                if n not in known or any(not known[n].get(f) for f in fields)
+            )  # fmt: skip
+            result.missing_fields = lacking
+        result.recipients -= result.missing_fields
     return result

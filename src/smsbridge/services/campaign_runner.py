@@ -17,13 +17,19 @@ from zoneinfo import ZoneInfo
 
 from smsbridge.core.errors import InsufficientCredit
 from smsbridge.services.billing import BillingService
-from smsbridge.services.campaign_expansion import CONTACTS, DONE, caller_of, expand_chunk
+from smsbridge.services.campaign_expansion import (
+    CONTACTS,
+    DONE,
+    caller_of,
+    prepare_chunk,
+    write_chunk,
+)
 from smsbridge.services.send import SendService
 from smsbridge.store import campaigns as store
 from smsbridge.store.db import Database, now_us
 
 log = logging.getLogger(__name__)
-CHUNK = 2000  # recipients per transaction: large enough to be fast, small enough not to
+CHUNK = 5000  # recipients per transaction: large enough to be fast, small enough not to
 # hold the SQLite writer long (urgent messages interleave between chunks)
 
 
@@ -75,6 +81,11 @@ class CampaignRunner:
     async def step(self, campaign_id: int, account_id: int) -> bool:
         prices = (await self.billing.billing(account_id)).prices
         now = now_us()
+        prepared = None
+        async with self.db.read() as conn:
+            row = await store.fetch(conn, campaign_id)
+            if row is not None and row["state"] == "running" and row["phase"] != DONE:
+                prepared = await prepare_chunk(conn, self.send, row, prices, now, limit=CHUNK)
         try:
             async with self.db.write() as conn:
                 row = await store.lock(conn, campaign_id)
@@ -96,11 +107,13 @@ class CampaignRunner:
                         await store.set_values(conn, campaign_id, state="completed",
                                                finished_at=now, updated_at=now)  # fmt: skip
                     return False
-                result = await expand_chunk(conn, self.send, row, prices, now, limit=CHUNK)
+                if prepared is None:
+                    return True
+                result = await write_chunk(conn, prepared, row, now)
         except InsufficientCredit as exc:
             await self._pause_for_credit(campaign_id, exc)
             return False
-        if result.written:
+        if result is not None and result.written:
             self.notify()
         return True
 

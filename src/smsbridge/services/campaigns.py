@@ -30,6 +30,7 @@ from smsbridge.services.campaign_expansion import (
     caller_of,
     estimate,
     pacing_of,
+    quick_check,
 )
 from smsbridge.services.send import MAX_SCHEDULE_AHEAD_US, SendService, to_us
 from smsbridge.store import billing as billing_store
@@ -262,9 +263,16 @@ class CampaignService:
         return CampaignView(row, counts, cost, result)
 
     async def start(self, caller: Caller, campaign_id: int) -> CampaignView:
-        """draft -> scheduled (send_at ahead) or running; checks every recipient first."""
-        view = await self.estimate(caller, campaign_id)
-        row, found = view.row, view.estimate
+        """draft -> scheduled (send_at ahead) or running, once every recipient is known to
+        have the placeholders' values (and, for prepaid accounts, the credit is there)."""
+        async with self.db.read() as conn:
+            row = await self._row(conn, caller, campaign_id)
+            _, prepaid = await billing_store.balance(conn, caller.account_id)
+        if prepaid and row["kind"] == "once":
+            found = (await self.estimate(caller, campaign_id)).estimate
+        else:
+            async with self.db.read() as conn:
+                found = await quick_check(conn, self.send, row)
         assert found is not None
         if row["state"] != "draft":
             raise Conflict(

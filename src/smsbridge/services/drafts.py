@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,10 +24,11 @@ from smsbridge.services.send import (
     split_targets,
     to_us,
 )
-from smsbridge.store import billing, optouts
+from smsbridge.store import billing, guards, optouts
 from smsbridge.store.billing import Charge
 from smsbridge.store.bulk import insert_rows
 from smsbridge.store.db import now_us
+from smsbridge.store.guards import GuardCheck
 from smsbridge.store.messages import OPTED_OUT, RECIPIENT_COLUMNS, NewMessages
 from smsbridge.store.schema import messages, recipients
 
@@ -70,6 +72,7 @@ class DraftService:
         prices = (await send.billing.billing(caller.account_id)).prices
         async with self.db.read() as conn:
             row = await self._draft(conn, caller, message_id)
+        options = orjson.loads(row["draft_options"] or "{}")
         req = SendRequest(
             to=list(to),
             text=row["text"],
@@ -79,8 +82,11 @@ class DraftService:
             draft=True,
             transactional=row["transactional"],
             channel=row["channel"],
+            encoding=options.get("encoding", "auto"),
+            missing_fields=options.get("missing_fields", "error"),
         )
-        targets = await send.targets(caller, req) or split_targets(req.to)
+        resolved = await send.targets(caller, req)
+        targets = split_targets(req.to) if resolved is None else resolved
         if not targets:
             raise ValidationFailed("No recipient given in `to`.", code="missing_recipient")
         now = now_us()
@@ -134,6 +140,8 @@ class DraftService:
                     f"/api/v1/messages/{message_id}/recipients before closing it.",
                     code="no_recipients",
                 )
+            if not row["test"]:
+                await self._guards(conn, caller, row, [r[1] for r in rcpts], now)
             opted: set[str] = set()
             if not row["transactional"]:
                 opted = await optouts.matching(conn, caller.account_id, [r[1] for r in rcpts])
@@ -182,6 +190,22 @@ class DraftService:
                 )
             )
         self.send.ingest_committed()
+
+    async def _guards(
+        self, conn: AsyncConnection, caller: Caller, row: Any, numbers: list[str], now: int
+    ) -> None:
+        """The reload lock and daily cap apply when a draft is closed, as when it is sent."""
+        bill = await self.send.billing.billing(caller.account_id)
+        if not bill.reload_window and not bill.daily_cap:
+            return
+        options = orjson.loads(row["draft_options"] or "{}")
+        check = GuardCheck(caller.account_id, bill.reload_window, bill.daily_cap, bill.timezone)
+        check.messages.append(
+            (row["id"], row["text"], tuple(numbers), bool(options.get("no_reload")))
+        )
+        refused = await guards.judge(conn, [check], now)
+        if row["id"] in refused:
+            raise refused[row["id"]]
 
     async def reschedule(self, caller: Caller, message_id: int, when: datetime | None) -> None:
         """Change when a draft or a not-yet-sent message goes out (None: now)."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from smsbridge.config import Settings
 from smsbridge.connectors.registry import CHANNELS
 from smsbridge.core.encoding import EncodingError, Language, Segmentation, segment
@@ -282,7 +284,8 @@ class SendService:
         """What a send would do (rendered texts, encodings, parts, prices, rejections), without
         writing anything; ``sample`` limits it to the first recipients."""
         billing = await self.billing.billing(caller.account_id)
-        targets = await self.targets(caller, req) or split_targets(req.to)
+        resolved = await self.targets(caller, req)
+        targets = split_targets(req.to) if resolved is None else resolved
         if sample is not None:
             targets = targets[:sample]
         accepted, _ = self.prepare(caller, req, prices=billing.prices, targets=targets)
@@ -486,6 +489,8 @@ class MessagePlan:
             message.priority, req.flash, req.test, req.foreign_id, req.label,
             len(message.recipients), 0 if req.draft or req.test else message.price, self.now,
             self.send_at, self.expires_at, req.draft, req.transactional, req.channel,
+            orjson.dumps({"encoding": req.encoding, "missing_fields": req.missing_fields,
+                          "no_reload": req.no_reload}).decode() if req.draft else None,
             campaign_id,
         )  # fmt: skip
 

@@ -36,8 +36,12 @@ async def get(
 async def lock(conn: AsyncConnection, campaign_id: int) -> Row | None:
     """The row, locked against other processes until the transaction ends (PostgreSQL; on
     SQLite the write transaction already excludes every other writer)."""
+    return await fetch(conn, campaign_id, lock=conn.dialect.name == "postgresql")
+
+
+async def fetch(conn: AsyncConnection, campaign_id: int, *, lock: bool = False) -> Row | None:
     query = select(campaigns).where(campaigns.c.id == campaign_id)
-    if conn.dialect.name == "postgresql":
+    if lock:
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
     return dict(row) if row is not None else None

@@ -186,14 +186,16 @@ class ContactFilter:
 def _conditions(account_id: int, flt: ContactFilter) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = [contacts.c.account_id == account_id]
     if flt.query:
-        like = f"%{flt.query}%"
+        # Searched literally: %, _ and \ in the query are not wildcards.
+        escaped = flt.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
         conds.append(
             or_(
-                contacts.c.firstname.ilike(like),
-                contacts.c.lastname.ilike(like),
-                contacts.c.phone.like(like),
-                contacts.c.email.ilike(like),
-                _full_name().ilike(like),
+                contacts.c.firstname.ilike(like, escape="\\"),
+                contacts.c.lastname.ilike(like, escape="\\"),
+                contacts.c.phone.like(like, escape="\\"),
+                contacts.c.email.ilike(like, escape="\\"),
+                _full_name().ilike(like, escape="\\"),
             )
         )
     if flt.phone is not None:
@@ -332,12 +334,20 @@ async def stream_targets(
     result = await conn.execute(
         select(contacts).where(and_(*conds)).order_by(contacts.c.id).limit(limit)
     )
-    return [dict(r) for r in result.mappings()]
+    names = tuple(result.keys())
+    return [dict(zip(names, r, strict=True)) for r in result.all()]
 
 
 async def count_targets(
-    conn: AsyncConnection, account_id: int, group_ids: Sequence[int], contact_ids: Sequence[int]
+    conn: AsyncConnection,
+    account_id: int,
+    group_ids: Sequence[int],
+    contact_ids: Sequence[int],
+    *,
+    lacking: Sequence[str] = (),
 ) -> int:
+    """How many contacts the groups and contact ids cover (with ``lacking``: only those
+    where one of these fields is empty)."""
     chosen: list[ColumnElement[bool]] = []
     if group_ids:
         chosen.append(
@@ -350,10 +360,26 @@ async def count_targets(
         chosen.append(contacts.c.id.in_(list(contact_ids)))
     if not chosen:
         return 0
-    result = await conn.execute(
-        select(func.count()).where(contacts.c.account_id == account_id, or_(*chosen))
-    )
+    conds = [contacts.c.account_id == account_id, or_(*chosen)]
+    if lacking:
+        conds.append(or_(*(or_(contacts.c[f].is_(None), contacts.c[f] == "") for f in lacking)))
+    result = await conn.execute(select(func.count()).where(*conds))
     return int(result.scalar_one())
+
+
+async def in_groups(
+    conn: AsyncConnection, group_ids: Sequence[int], contact_ids: Sequence[int]
+) -> set[int]:
+    """Which of the contacts belong to one of the groups."""
+    if not group_ids or not contact_ids:
+        return set()
+    result = await conn.execute(
+        select(group_members.c.contact_id).where(
+            group_members.c.group_id.in_(list(group_ids)),
+            group_members.c.contact_id.in_(list(contact_ids)),
+        )
+    )
+    return {row[0] for row in result.all()}
 
 
 # Groups -------------------------------------------------------------------------------

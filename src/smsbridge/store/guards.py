@@ -31,12 +31,14 @@ _WHERE = {
     "sqlite": (
         " FROM recipients r JOIN messages m ON m.id = r.message_id"
         " WHERE r.account_id = ? AND r.to_number IN (SELECT value FROM json_each(?))"
-        " AND r.created_at >= ? AND r.status <> 'rejected' AND m.test = 0"
+        " AND r.created_at >= ? AND m.test = 0"
+        " AND r.status NOT IN ('rejected', 'draft', 'cancelled')"
     ),
     "postgresql": (
         " FROM recipients r JOIN messages m ON m.id = r.message_id"
         " WHERE r.account_id = $1 AND r.to_number = ANY($2::varchar[])"
-        " AND r.created_at >= $3 AND r.status <> 'rejected' AND m.test = false"
+        " AND r.created_at >= $3 AND m.test = false"
+        " AND r.status NOT IN ('rejected', 'draft', 'cancelled')"
     ),
 }
 

@@ -66,7 +66,7 @@ class NewMessages:
 MESSAGE_COLUMNS = (
     "id", "account_id", "text", "sender", "encoding", "languages", "parts", "concat_ref",
     "priority", "flash", "test", "foreign_id", "label", "recipient_count", "price", "created_at",
-    "send_at", "expires_at", "draft", "transactional", "channel", "campaign_id",
+    "send_at", "expires_at", "draft", "transactional", "channel", "draft_options", "campaign_id",
 )  # fmt: skip
 RECIPIENT_COLUMNS = (
     "id", "message_id", "account_id", "position", "to_number", "price", "status", "error_code",
@@ -102,7 +102,7 @@ async def reject_opted_out(conn: AsyncConnection, rows: NewMessages) -> None:
         out.append(r)
     rows.recipients = out
     rows.messages = [
-        (*m[:_PRICE], m[_PRICE] - refunds[m[0]], *m[_PRICE + 1 :]) if m[0] in refunds else m
+        (*m[:_PRICE], max(0, m[_PRICE] - refunds[m[0]]), *m[_PRICE + 1 :]) if m[0] in refunds else m
         for m in rows.messages
     ]
     charges = []
@@ -241,6 +241,12 @@ async def cancel_pending(
         .returning(recipients.c.id, recipients.c.price)
     )
     cancelled = [(row[0], row[1]) for row in result.all()]
+    # A cancelled draft is closed for good: it takes no more recipients.
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.draft.is_(True))
+        .values(draft=False)
+    )
     if cancelled:
         await conn.execute(
             insert(recipient_events),

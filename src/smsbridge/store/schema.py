@@ -163,6 +163,8 @@ messages = Table(
     # Sent even to opted-out numbers (one-time codes and other transactional messages).
     Column("transactional", Boolean, nullable=False, server_default=text("false")),
     Column("channel", String(64)),  # the channel asked for; NULL: the router's choice
+    # Drafts: how recipients added later are rendered (JSON: encoding, missing_fields, ...).
+    Column("draft_options", Text),
     Column("campaign_id", BigInteger),
     Index("ix_messages_account", "account_id", "id"),
     Index(
@@ -286,6 +288,8 @@ contacts = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "phone", name="uq_contacts_phone"),
+    # Campaign expansion and listing walk an account's contacts in id order.
+    Index("ix_contacts_account", "account_id", "id"),
 )
 
 groups = Table(

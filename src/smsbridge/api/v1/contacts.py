@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -178,7 +179,7 @@ async def import_contacts(
     if group is not None:
         group_ref = int(group) if group.isdigit() else group
     summary = await contact_csv.import_csv(
-        gw.contacts, caller, text.splitlines(), mapping=contact_csv.parse_mapping(map),
+        gw.contacts, caller, io.StringIO(text, newline=""), mapping=contact_csv.parse_mapping(map),
         group=group_ref, update_existing=upsert,
     )  # fmt: skip
     return _json(summary.as_dict())

@@ -127,7 +127,7 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
         )
     items: list[SendRequest | SmsBridgeError] = _validate_items(raw_items)
     billing = await gw.billing.billing(caller.account_id)
-    staged = gw.send.stage_batch(caller, items, billing)
+    staged = gw.send.stage_batch(caller, await gw.send.resolve_batch(caller, items), billing)
     committed = gw.send.commit(staged)
     # Render the reply while the database writes, yielding now and then so the write
     # proceeds; it is sent only once the batch is committed.
@@ -136,10 +136,11 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
         await asyncio.sleep(0)
         rendered.extend(render.accepted_many(staged.accepted[start : start + 1000]))
     await committed
-    if staged.rows.refused:  # the reload lock or the daily cap turned some down
-        refused_ids = {str(mid) for mid in staged.rows.refused}
-        rendered = [m for m in rendered if m["id"] not in refused_ids]
+    if staged.rows.refused or staged.rows.opted_out:
+        # The reload lock or the daily cap turned some down, or opted-out numbers were
+        # rejected while writing: render again from the settled state.
         staged.settle()
+        rendered = render.accepted_many(staged.accepted)
     body: dict[str, Any] = {
         "messages": rendered,
         "errors": [

@@ -93,6 +93,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("account_id", "phone", name="uq_contacts_phone"),
     )
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index("ix_contacts_account", ["account_id", "id"], unique=False)
+
     op.create_table(
         "groups",
         sa.Column(
@@ -151,6 +154,7 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("channel", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("draft_options", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("campaign_id", sa.BigInteger(), nullable=True))
         batch_op.create_index(
             "ix_messages_campaign",
@@ -179,6 +183,7 @@ def downgrade() -> None:
             postgresql_where=sa.text("campaign_id IS NOT NULL"),
         )
         batch_op.drop_column("campaign_id")
+        batch_op.drop_column("draft_options")
         batch_op.drop_column("channel")
         batch_op.drop_column("transactional")
         batch_op.drop_column("draft")
@@ -189,6 +194,9 @@ def downgrade() -> None:
     op.drop_table("group_members")
     op.drop_table("opt_outs")
     op.drop_table("groups")
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index("ix_contacts_account")
+
     op.drop_table("contacts")
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_index("ix_campaigns_state")
