@@ -121,7 +121,7 @@ class AddressBook:
         return await self._members(conn, caller, group_id, limit)
 
     async def _members(self, conn: Any, caller: Caller, group_id: int, limit: int) -> list[Any]:
-        members = await store.stream_targets(
+        members, _ = await store.stream_targets(
             conn, caller.account_id, group_ids=[group_id], contact_ids=[], after=0,
             limit=limit + 1,
         )  # fmt: skip

@@ -120,14 +120,14 @@ async def next_targets(
         birthday = None
         if row["kind"] == "birthday":
             birthday = birthday_suffixes(date.fromisoformat(row["last_run_day"]))
-        found = await contact_store.stream_targets(
+        found, after = await contact_store.stream_targets(
             conn, account_id, group_ids=targets.groups, contact_ids=targets.contacts,
             after=cursor, limit=limit, birthday=birthday,
         )  # fmt: skip
         chunk = [Target(c["phone"], contact_fields(c) if personal else None) for c in found]
-        if len(found) < limit:
+        if after is None:
             return chunk, (DONE if row["kind"] == "birthday" else NUMBERS), 0
-        return chunk, CONTACTS, found[-1]["id"]
+        return chunk, CONTACTS, after
     if phase == NUMBERS:
         numbers = targets.numbers[cursor : cursor + limit]
         chunk = [Target(n) for n in numbers]

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, func, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.store import optouts
-from smsbridge.store.bulk import executemany, insert_rows
+from smsbridge.store.bulk import executemany, insert_rows, one_of
 from smsbridge.store.schema import contacts, group_members, groups, opt_outs
 from smsbridge.store.upsert import insert_missing
 
@@ -84,6 +84,10 @@ async def write(
         ]
         for chunk in _chunks(rows, 5000):
             await insert_rows(conn, contacts, columns, chunk)
+        if len(rows) >= 1000 and conn.dialect.name == "postgresql":
+            # A bulk load into a young table: without fresh statistics PostgreSQL plans the
+            # phone lookups as sequential scans, and each chunk of an import gets slower.
+            await conn.exec_driver_sql("ANALYZE contacts")
         created_ids = await ids_by_phone(conn, account_id, list(fresh))
     else:
         created_ids = {}
@@ -307,10 +311,53 @@ async def stream_targets(
     after: int,
     limit: int,
     birthday: tuple[str, ...] | None = None,
-) -> list[Row]:
-    """The next ``limit`` contacts (id order, after ``after``) that are in one of the groups or
-    among the contact ids; with ``birthday``, only those whose birthday ends in one of the
-    given ``-MM-DD`` suffixes. Each contact once, whatever the number of groups it is in."""
+) -> tuple[list[Row], int | None]:
+    """The next contacts (id order, after ``after``) that are in one of the groups or among
+    the contact ids, each once; with ``birthday``, only those whose birthday ends in one of
+    the ``-MM-DD`` suffixes (no groups and no ids: every contact). Returns them and the cursor
+    to continue after, or None when there are no more."""
+    if birthday is not None:
+        return await _birthdays(conn, account_id, group_ids, contact_ids, after, limit, birthday)
+    # Each group's members come in contact-id order from the membership key: merging a few
+    # index range scans beats asking the database for a semi-join over the whole group.
+    candidates: set[int] = {c for c in contact_ids if c > after}
+    for group_id in group_ids:
+        result = await conn.execute(
+            select(group_members.c.contact_id)
+            .where(group_members.c.group_id == group_id, group_members.c.contact_id > after)
+            .order_by(group_members.c.contact_id)
+            .limit(limit)
+        )
+        candidates.update(row[0] for row in result.all())
+    ids = sorted(candidates)[:limit]
+    if not ids:
+        return [], None
+    rows: list[Row] = []
+    for chunk in _chunks(ids, 1000):
+        result = await conn.execute(
+            select(contacts)
+            .where(contacts.c.account_id == account_id, one_of(conn, contacts.c.id, chunk))
+            .order_by(contacts.c.id)
+        )
+        names = tuple(result.keys())
+        rows.extend(dict(zip(names, r, strict=True)) for r in result.all())
+    return rows, (ids[-1] if len(ids) == limit else None)
+
+
+async def _birthdays(
+    conn: AsyncConnection,
+    account_id: int,
+    group_ids: Sequence[int],
+    contact_ids: Sequence[int],
+    after: int,
+    limit: int,
+    birthday: tuple[str, ...],
+) -> tuple[list[Row], int | None]:
+    conds: list[ColumnElement[bool]] = [
+        contacts.c.account_id == account_id,
+        contacts.c.id > after,
+        or_(*(contacts.c.birthday.like(f"%{suffix}") for suffix in birthday)),
+    ]
     chosen: list[ColumnElement[bool]] = []
     if group_ids:
         chosen.append(
@@ -321,21 +368,13 @@ async def stream_targets(
         )
     if contact_ids:
         chosen.append(contacts.c.id.in_(list(contact_ids)))
-    conds: list[ColumnElement[bool]] = [
-        contacts.c.account_id == account_id,
-        contacts.c.id > after,
-    ]
     if chosen:
         conds.append(or_(*chosen))
-    elif birthday is None:
-        return []
-    if birthday is not None:
-        conds.append(or_(*(contacts.c.birthday.like(f"%{suffix}") for suffix in birthday)))
     result = await conn.execute(
         select(contacts).where(and_(*conds)).order_by(contacts.c.id).limit(limit)
     )
-    names = tuple(result.keys())
-    return [dict(zip(names, r, strict=True)) for r in result.all()]
+    rows = [dict(r) for r in result.mappings()]
+    return rows, (rows[-1]["id"] if len(rows) == limit else None)
 
 
 async def count_targets(
