@@ -18,6 +18,7 @@ RUNS = [
     ["batch_ingest.py"],
     ["batch_ingest.py", "--workers", "2", "--concurrency", "4"],
     ["end_to_end.py"],
+    ["campaign.py"],
 ]
 
 
