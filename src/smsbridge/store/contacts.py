@@ -344,6 +344,21 @@ async def stream_targets(
     return rows, (ids[-1] if len(ids) == limit else None)
 
 
+def _chosen(group_ids: Sequence[int], contact_ids: Sequence[int]) -> ColumnElement[bool] | None:
+    """Contacts in one of the groups or among the ids (None: neither is given)."""
+    chosen: list[ColumnElement[bool]] = []
+    if group_ids:
+        chosen.append(
+            exists().where(
+                group_members.c.contact_id == contacts.c.id,
+                group_members.c.group_id.in_(list(group_ids)),
+            )
+        )
+    if contact_ids:
+        chosen.append(contacts.c.id.in_(list(contact_ids)))
+    return or_(*chosen) if chosen else None
+
+
 async def _birthdays(
     conn: AsyncConnection,
     account_id: int,
@@ -358,18 +373,9 @@ async def _birthdays(
         contacts.c.id > after,
         or_(*(contacts.c.birthday.like(f"%{suffix}") for suffix in birthday)),
     ]
-    chosen: list[ColumnElement[bool]] = []
-    if group_ids:
-        chosen.append(
-            exists().where(
-                group_members.c.contact_id == contacts.c.id,
-                group_members.c.group_id.in_(list(group_ids)),
-            )
-        )
-    if contact_ids:
-        chosen.append(contacts.c.id.in_(list(contact_ids)))
-    if chosen:
-        conds.append(or_(*chosen))
+    chosen = _chosen(group_ids, contact_ids)
+    if chosen is not None:
+        conds.append(chosen)
     result = await conn.execute(
         select(contacts).where(and_(*conds)).order_by(contacts.c.id).limit(limit)
     )
@@ -387,19 +393,10 @@ async def count_targets(
 ) -> int:
     """How many contacts the groups and contact ids cover (with ``lacking``: only those
     where one of these fields is empty)."""
-    chosen: list[ColumnElement[bool]] = []
-    if group_ids:
-        chosen.append(
-            exists().where(
-                group_members.c.contact_id == contacts.c.id,
-                group_members.c.group_id.in_(list(group_ids)),
-            )
-        )
-    if contact_ids:
-        chosen.append(contacts.c.id.in_(list(contact_ids)))
-    if not chosen:
+    chosen = _chosen(group_ids, contact_ids)
+    if chosen is None:
         return 0
-    conds = [contacts.c.account_id == account_id, or_(*chosen)]
+    conds = [contacts.c.account_id == account_id, chosen]
     if lacking:
         conds.append(or_(*(or_(contacts.c[f].is_(None), contacts.c[f] == "") for f in lacking)))
     result = await conn.execute(select(func.count()).where(*conds))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from smsbridge.api.deps import AdminCaller, GatewayDep
-from smsbridge.api.v1.params import parse_id
+from smsbridge.api.v1.params import json_response, parse_id
 from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
 from smsbridge.core.errors import NotFound
@@ -55,10 +54,6 @@ class KeyIn(BaseModel):
     require_signature: bool = False
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
-
-
 def _account(r: AccountRecord) -> dict[str, Any]:
     return {
         "id": str(r.id), "name": r.name, "email": r.email, "status": r.status,
@@ -79,7 +74,7 @@ def _key(r: KeyRecord) -> dict[str, Any]:
 
 @router.get("/accounts", summary="List accounts")
 async def list_accounts(gw: GatewayDep, caller: AdminCaller) -> Response:
-    return _json({"accounts": [_account(r) for r in await gw.accounts.list()]})
+    return json_response({"accounts": [_account(r) for r in await gw.accounts.list()]})
 
 
 @router.post("/accounts", status_code=201, summary="Create an account")
@@ -88,12 +83,12 @@ async def create_account(body: AccountIn, gw: GatewayDep, caller: AdminCaller) -
         body.name, email=body.email, password=body.password, region=body.region,
         sender=body.sender, timezone=body.timezone, actor=caller.actor,
     )  # fmt: skip
-    return _json(_account(record), 201)
+    return json_response(_account(record), 201)
 
 
 @router.get("/accounts/{name}", summary="One account")
 async def get_account(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
-    return _json(_account(await gw.accounts.get(name)))
+    return json_response(_account(await gw.accounts.get(name)))
 
 
 class AccountUpdate(BaseModel):
@@ -117,17 +112,19 @@ async def update_account(
         name, region=body.region, sender=body.sender, timezone=body.timezone,
         languages=body.languages, actor=caller.actor,
     )  # fmt: skip
-    return _json(_account(record))
+    return json_response(_account(record))
 
 
 @router.post("/accounts/{name}/suspend", summary="Suspend an account: its keys stop working")
 async def suspend(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
-    return _json(_account(await gw.accounts.set_status(name, "suspended", actor=caller.actor)))
+    return json_response(
+        _account(await gw.accounts.set_status(name, "suspended", actor=caller.actor))
+    )
 
 
 @router.post("/accounts/{name}/resume", summary="Resume a suspended account")
 async def resume(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
-    return _json(_account(await gw.accounts.set_status(name, "active", actor=caller.actor)))
+    return json_response(_account(await gw.accounts.set_status(name, "active", actor=caller.actor)))
 
 
 class CreditIn(BaseModel):
@@ -170,14 +167,14 @@ class LimitsIn(BaseModel):
 async def limits(name: str, body: LimitsIn, gw: GatewayDep, caller: AdminCaller) -> Response:
     values = {field: getattr(body, field) for field in body.model_fields_set}
     await gw.accounts.set_limits(name, values, actor=caller.actor)
-    return _json({"account": name, **values})
+    return json_response({"account": name, **values})
 
 
 @router.post("/accounts/{name}/credit", summary="Add (or deduct) credits; a ledger row")
 async def credit(name: str, body: CreditIn, gw: GatewayDep, caller: AdminCaller) -> Response:
     account = await gw.accounts.get(name)
     after = await gw.billing.credit(account.id, body.amount, note=body.note, actor=caller.actor)
-    return _json({"account": name, "balance": credits(after)})
+    return json_response({"account": name, "balance": credits(after)})
 
 
 @router.put("/accounts/{name}/prices", summary="Prices, surcharge, prepaid and refund policy")
@@ -188,7 +185,7 @@ async def prices(name: str, body: PricesIn, gw: GatewayDep, caller: AdminCaller)
         prefixes=body.prefixes, replace_prefixes=body.replace_prefixes, prepaid=body.prepaid,
         refund_policy=body.refund_policy, actor=caller.actor,
     )  # fmt: skip
-    return _json(
+    return json_response(
         {
             "default": credits(billing.prices.default),
             "high_surcharge": credits(billing.prices.high_surcharge),
@@ -204,7 +201,7 @@ async def ledger(name: str, gw: GatewayDep, caller: AdminCaller, limit: int = 10
     account = await gw.accounts.get(name)
     async with gw.db.read() as conn:
         rows = await billing_store.entries(conn, account.id, max(1, min(limit, 1000)))
-    return _json(
+    return json_response(
         {
             "entries": [
                 {**r, "id": str(r["id"]), "at": iso(r["at"]),  # type: ignore[arg-type]
@@ -219,7 +216,7 @@ async def ledger(name: str, gw: GatewayDep, caller: AdminCaller, limit: int = 10
 
 @router.get("/accounts/{name}/keys", summary="An account's keys (never the secrets)")
 async def list_keys(name: str, gw: GatewayDep, caller: AdminCaller) -> Response:
-    return _json({"keys": [_key(r) for r in await gw.keys.list(name)]})
+    return json_response({"keys": [_key(r) for r in await gw.keys.list(name)]})
 
 
 @router.post("/accounts/{name}/keys", status_code=201, summary="Create a key (shown once)")
@@ -228,7 +225,7 @@ async def create_key(name: str, body: KeyIn, gw: GatewayDep, caller: AdminCaller
         account=name, name=body.name, scopes=body.scopes, expires=body.expires,
         ip_allow=body.ip_allow, require_signature=body.require_signature, actor=caller.actor,
     )  # fmt: skip
-    return _json(
+    return json_response(
         {"id": str(created.id), "key": created.key, "signing_secret": created.signing_secret}, 201
     )
 
@@ -239,7 +236,7 @@ async def revoke_key(key_id: str, gw: GatewayDep, caller: AdminCaller) -> Respon
     if ident is None:
         raise NotFound(f"No key {key_id!r}.", code="key_not_found")
     await gw.keys.revoke(ident, actor=caller.actor)
-    return _json({"id": key_id, "revoked": True})
+    return json_response({"id": key_id, "revoked": True})
 
 
 @router.get("/audit", summary="The audit log, newest first")
@@ -249,7 +246,7 @@ async def audit_log(
     account_id = (await gw.accounts.get(account)).id if account else None
     async with gw.db.read() as conn:
         rows = await audit.entries(conn, account_id=account_id, limit=max(1, min(limit, 1000)))
-    return _json(
+    return json_response(
         {
             "entries": [
                 {**r, "id": str(r["id"]), "at": iso(r["at"]), "account_id": _str(r["account_id"])}

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from smsbridge.api.deps import CampaignsCaller, GatewayDep
-from smsbridge.api.v1.params import parse_id
+from smsbridge.api.v1.params import json_response, parse_cursor, parse_id
 from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut, Time
-from smsbridge.core.errors import NotFound, ValidationFailed
+from smsbridge.core.errors import NotFound
 from smsbridge.core.message import Priority
 from smsbridge.core.pricing import credits
 from smsbridge.core.schedule import format_clock
@@ -112,10 +112,6 @@ class CampaignIn(CampaignPatch):
         return spec
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
-
-
 def _id(raw: str) -> int:
     value = parse_id(raw)
     if value is None:
@@ -189,7 +185,7 @@ async def create_campaign(body: CampaignIn, gw: GatewayDep, caller: CampaignsCal
     view = await gw.campaigns.create(caller, body.spec())
     if body.start:
         view = await gw.campaigns.start(caller, view.row["id"])
-    return _json(render(view), 201)
+    return json_response(render(view), 201)
 
 
 @router.get("", summary="The account's campaigns, newest first")
@@ -203,13 +199,9 @@ async def list_campaigns(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    before = None
-    if cursor is not None:
-        before = parse_id(cursor)
-        if before is None:
-            raise ValidationFailed("Invalid cursor; pass `next_cursor`.", code="invalid_cursor")
+    before = parse_cursor(cursor)
     views = await gw.campaigns.list(caller, state, before, limit)
-    return _json(
+    return json_response(
         {
             "campaigns": [render(v) for v in views],
             "next_cursor": str(views[-1].row["id"]) if len(views) == limit else None,
@@ -219,7 +211,7 @@ async def list_campaigns(
 
 @router.get("/{campaign_id}", summary="A campaign with its live progress")
 async def get_campaign(campaign_id: str, gw: GatewayDep, caller: CampaignsCaller) -> Response:
-    return _json(render(await gw.campaigns.get(caller, _id(campaign_id))))
+    return json_response(render(await gw.campaigns.get(caller, _id(campaign_id))))
 
 
 @router.get(
@@ -227,14 +219,14 @@ async def get_campaign(campaign_id: str, gw: GatewayDep, caller: CampaignsCaller
     summary="Count, price and check every recipient before starting (nothing is sent)",
 )
 async def estimate_campaign(campaign_id: str, gw: GatewayDep, caller: CampaignsCaller) -> Response:
-    return _json(render(await gw.campaigns.estimate(caller, _id(campaign_id))))
+    return json_response(render(await gw.campaigns.estimate(caller, _id(campaign_id))))
 
 
 @router.patch("/{campaign_id}", summary="Change a draft, scheduled or paused campaign")
 async def update_campaign(
     campaign_id: str, body: CampaignPatch, gw: GatewayDep, caller: CampaignsCaller
 ) -> Response:
-    return _json(render(await gw.campaigns.update(caller, _id(campaign_id), body.spec())))
+    return json_response(render(await gw.campaigns.update(caller, _id(campaign_id), body.spec())))
 
 
 @router.delete("/{campaign_id}", status_code=204, summary="Delete a campaign that sent nothing")
@@ -245,19 +237,19 @@ async def delete_campaign(campaign_id: str, gw: GatewayDep, caller: CampaignsCal
 
 @router.post("/{campaign_id}/start", summary="Start a draft (at send_at, if set)")
 async def start_campaign(campaign_id: str, gw: GatewayDep, caller: CampaignsCaller) -> Response:
-    return _json(render(await gw.campaigns.start(caller, _id(campaign_id))))
+    return json_response(render(await gw.campaigns.start(caller, _id(campaign_id))))
 
 
 @router.post("/{campaign_id}/pause", summary="Hold every message not yet sent")
 async def pause_campaign(campaign_id: str, gw: GatewayDep, caller: CampaignsCaller) -> Response:
-    return _json(render(await gw.campaigns.pause(caller, _id(campaign_id))))
+    return json_response(render(await gw.campaigns.pause(caller, _id(campaign_id))))
 
 
 @router.post("/{campaign_id}/resume", summary="Go on sending (throttle and quiet hours apply)")
 async def resume_campaign(campaign_id: str, gw: GatewayDep, caller: CampaignsCaller) -> Response:
-    return _json(render(await gw.campaigns.resume(caller, _id(campaign_id))))
+    return json_response(render(await gw.campaigns.resume(caller, _id(campaign_id))))
 
 
 @router.post("/{campaign_id}/cancel", summary="Stop and cancel what has not left (refunded)")
 async def cancel_campaign(campaign_id: str, gw: GatewayDep, caller: CampaignsCaller) -> Response:
-    return _json(render(await gw.campaigns.cancel(caller, _id(campaign_id))))
+    return json_response(render(await gw.campaigns.cancel(caller, _id(campaign_id))))

@@ -6,12 +6,11 @@ import contextlib
 import io
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from smsbridge.api.deps import ContactsReadCaller, ContactsWriteCaller, GatewayDep
-from smsbridge.api.v1.params import parse_id
+from smsbridge.api.v1.params import json_response, parse_cursor, parse_id
 from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
 from smsbridge.core.errors import NotFound, ValidationFailed
@@ -34,10 +33,6 @@ CONTACT_EXAMPLE = {
     "extra1": "Gold",
     "groups": ["customers"],
 }
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
 def render_contact(row: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +87,7 @@ async def save_contacts(
         {"index": e.index, "code": e.error.code, "message": e.error.message} for e in result.errors
     ]
     status = 200 if saved or not errors else 422
-    return _json(
+    return json_response(
         {"contacts": saved, "errors": errors, "created": result.created,
          "updated": result.updated},
         status,
@@ -132,17 +127,13 @@ async def list_contacts(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
-    after = None
-    if cursor is not None:
-        after = parse_id(cursor)
-        if after is None:
-            raise ValidationFailed("Invalid cursor; pass `next_cursor`.", code="invalid_cursor")
+    after = parse_cursor(cursor)
     if phone is not None:
         with contextlib.suppress(InvalidNumber):
             phone = normalize(phone, caller.default_region or gw.settings.default_region)
     flt = store.ContactFilter(query=q, phone=phone, field=field, value=value, after=after)
     rows, total = await gw.contacts.page(caller, flt, limit, group=group)
-    return _json(
+    return json_response(
         {
             "contacts": [render_contact(r) for r in rows],
             "total": total,
@@ -182,7 +173,7 @@ async def import_contacts(
         gw.contacts, caller, io.StringIO(text, newline=""), mapping=contact_csv.parse_mapping(map),
         group=group_ref, update_existing=upsert,
     )  # fmt: skip
-    return _json(summary.as_dict())
+    return json_response(summary.as_dict())
 
 
 @router.get("/export", summary="Export contacts as CSV", response_class=StreamingResponse)
@@ -208,7 +199,7 @@ async def export_contacts(
 
 @router.get("/{contact_id}", summary="One contact")
 async def get_contact(contact_id: str, gw: GatewayDep, caller: ContactsReadCaller) -> Response:
-    return _json(render_contact(await gw.contacts.get(caller, _contact_id(contact_id))))
+    return json_response(render_contact(await gw.contacts.get(caller, _contact_id(contact_id))))
 
 
 @router.patch(
@@ -221,7 +212,7 @@ async def update_contact(
     body: Annotated[dict[str, Any], Body(examples=[{"lastname": "Meyer", "groups": ["vip"]}])],
 ) -> Response:
     row = await gw.contacts.update(caller, _contact_id(contact_id), body)
-    return _json(render_contact(row))
+    return json_response(render_contact(row))
 
 
 @router.delete("/{contact_id}", status_code=204, summary="Delete a contact")

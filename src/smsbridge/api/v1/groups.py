@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from smsbridge.api.deps import ContactsReadCaller, ContactsWriteCaller, GatewayDep
 from smsbridge.api.v1.contacts import render_contact
-from smsbridge.api.v1.params import parse_id
+from smsbridge.api.v1.params import json_response, parse_cursor, parse_id
 from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
-from smsbridge.core.errors import ValidationFailed
 
 router = APIRouter(
     prefix="/api/v1/groups",
@@ -49,10 +47,6 @@ class MembersIn(BaseModel):
     )
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
-
-
 def render_group(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -70,26 +64,28 @@ def _ref(raw: str) -> str | int:
 
 @router.get("", summary="The account's groups with member counts")
 async def list_groups(gw: GatewayDep, caller: ContactsReadCaller) -> Response:
-    return _json({"groups": [render_group(g) for g in await gw.contacts.groups(caller)]})
+    return json_response({"groups": [render_group(g) for g in await gw.contacts.groups(caller)]})
 
 
 @router.post("", status_code=201, summary="Create a group (optionally with members)")
 async def create_group(body: GroupIn, gw: GatewayDep, caller: ContactsWriteCaller) -> Response:
-    return _json(
+    return json_response(
         render_group(await gw.contacts.create_group(caller, body.name, body.contacts)), 201
     )
 
 
 @router.get("/{group}", summary="One group (by id or name)")
 async def get_group(group: str, gw: GatewayDep, caller: ContactsReadCaller) -> Response:
-    return _json(render_group(await gw.contacts.group(caller, _ref(group))))
+    return json_response(render_group(await gw.contacts.group(caller, _ref(group))))
 
 
 @router.patch("/{group}", summary="Rename a group")
 async def rename_group(
     group: str, body: GroupPatch, gw: GatewayDep, caller: ContactsWriteCaller
 ) -> Response:
-    return _json(render_group(await gw.contacts.rename_group(caller, _ref(group), body.name)))
+    return json_response(
+        render_group(await gw.contacts.rename_group(caller, _ref(group), body.name))
+    )
 
 
 @router.delete("/{group}", status_code=204, summary="Delete a group (its contacts stay)")
@@ -106,13 +102,9 @@ async def list_members(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
-    after = None
-    if cursor is not None:
-        after = parse_id(cursor)
-        if after is None:
-            raise ValidationFailed("Invalid cursor; pass `next_cursor`.", code="invalid_cursor")
+    after = parse_cursor(cursor)
     rows, total = await gw.contacts.members(caller, _ref(group), after, limit)
-    return _json(
+    return json_response(
         {
             "contacts": [render_contact(r) for r in rows],
             "total": total,
@@ -128,7 +120,7 @@ async def add_members(
     row = await gw.contacts.change_members(
         caller, _ref(group), contact_ids=body.contacts, phones=body.phones
     )
-    return _json(render_group(row))
+    return json_response(render_group(row))
 
 
 @router.delete("/{group}/members", summary="Remove members by contact id or phone")
@@ -138,4 +130,4 @@ async def remove_members(
     row = await gw.contacts.change_members(
         caller, _ref(group), contact_ids=body.contacts, phones=body.phones, remove=True
     )
-    return _json(render_group(row))
+    return json_response(render_group(row))

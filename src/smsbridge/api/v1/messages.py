@@ -6,7 +6,6 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
@@ -15,7 +14,7 @@ from starlette.routing import Route
 from smsbridge.api.deps import CancelCaller, GatewayDep, ReadCaller, SendCaller, authenticate
 from smsbridge.api.errors import describe_validation, validation_error_response
 from smsbridge.api.v1 import render
-from smsbridge.api.v1.params import parse_id
+from smsbridge.api.v1.params import json_response, parse_cursor, parse_id
 from smsbridge.api.v1.schemas import (
     BatchIn,
     BatchOut,
@@ -46,10 +45,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
-
-
 def _message_id(raw: str) -> int:
     value = parse_id(raw)
     if value is None:
@@ -68,7 +63,7 @@ def _message_id(raw: str) -> int:
 )
 async def send_message(body: MessageIn, gw: GatewayDep, caller: SendCaller) -> Response:
     accepted = await gw.send.send(caller, body.to_request())
-    return _json(render.accepted(accepted), 202)
+    return json_response(render.accepted(accepted), 202)
 
 
 async def send_message_lean(request: Request) -> Response:
@@ -82,7 +77,7 @@ async def send_message_lean(request: Request) -> Response:
     except ValidationError as exc:
         return validation_error_response(list(exc.errors()))
     accepted = await gw.send.send(caller, body.to_request())
-    return _json(render.accepted(accepted), 202)
+    return json_response(render.accepted(accepted), 202)
 
 
 @router.post(
@@ -151,7 +146,7 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
     balance = staged.rows.balances.get(caller.account_id)
     if balance is not None:
         body["balance"] = credits(balance)
-    return _json(body, 202)
+    return json_response(body, 202)
 
 
 def _validate_items(raw_items: list[Any]) -> list[SendRequest | SmsBridgeError]:
@@ -198,7 +193,7 @@ async def preview_message(
     sample: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> Response:
     accepted = await gw.send.preview(caller, body.to_request(), sample)
-    return _json(render.preview(accepted))
+    return json_response(render.preview(accepted))
 
 
 @router.post(
@@ -212,7 +207,7 @@ async def add_recipients(
     mid = _message_id(message_id)
     added = await gw.drafts.add_recipients(caller, mid, body.targets())
     record = await gw.messages.get(caller, mid)
-    return _json({"added": added, **render.detailed(record)})
+    return json_response({"added": added, **render.detailed(record)})
 
 
 @router.post(
@@ -228,7 +223,7 @@ async def add_recipients(
 async def close_draft(message_id: str, gw: GatewayDep, caller: SendCaller) -> Response:
     mid = _message_id(message_id)
     await gw.drafts.close(caller, mid)
-    return _json(render.detailed(await gw.messages.get(caller, mid)))
+    return json_response(render.detailed(await gw.messages.get(caller, mid)))
 
 
 @router.patch(
@@ -241,7 +236,7 @@ async def reschedule_message(
 ) -> Response:
     mid = _message_id(message_id)
     await gw.drafts.reschedule(caller, mid, body.send_at)
-    return _json(render.detailed(await gw.messages.get(caller, mid)))
+    return json_response(render.detailed(await gw.messages.get(caller, mid)))
 
 
 @router.get("", response_model=MessageListOut, responses=ERRORS, summary="List messages")
@@ -257,10 +252,7 @@ async def list_messages(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    if cursor is not None and parse_id(cursor) is None:
-        raise ValidationFailed(
-            "Invalid cursor; pass `next_cursor` from the previous page.", code="invalid_cursor"
-        )
+    before_id = parse_cursor(cursor)
     number = None
     if to is not None:
         from smsbridge.core.numbers import InvalidNumber, normalize
@@ -276,10 +268,10 @@ async def list_messages(
         foreign_id=foreign_id,
         since=_us(since),
         until=_us(until),
-        before_id=int(cursor) if cursor else None,
+        before_id=before_id,
     )
     page = await gw.messages.list(caller, flt, limit)
-    return _json(
+    return json_response(
         {
             "messages": [render.listed(row, rcpts) for row, rcpts in page.items],
             "next_cursor": page.next_cursor,
@@ -295,7 +287,7 @@ async def list_messages(
 )
 async def get_message(message_id: str, gw: GatewayDep, caller: ReadCaller) -> Response:
     record = await gw.messages.get(caller, _message_id(message_id))
-    return _json(render.detailed(record))
+    return json_response(render.detailed(record))
 
 
 @router.delete(
@@ -308,7 +300,7 @@ async def get_message(message_id: str, gw: GatewayDep, caller: ReadCaller) -> Re
 )
 async def cancel_message(message_id: str, gw: GatewayDep, caller: CancelCaller) -> Response:
     record = await gw.messages.cancel(caller, _message_id(message_id))
-    return _json(render.detailed(record))
+    return json_response(render.detailed(record))
 
 
 def _us(value: datetime | None) -> int | None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from smsbridge.api.deps import ContactsReadCaller, ContactsWriteCaller, GatewayDep
+from smsbridge.api.v1.params import json_response
 from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
 
@@ -27,10 +27,6 @@ class OptOutsIn(BaseModel):
     numbers: list[str] = Field(min_length=1, max_length=100_000)
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
-
-
 @router.get("", summary="The opt-out list")
 async def list_opt_outs(
     gw: GatewayDep,
@@ -39,7 +35,7 @@ async def list_opt_outs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     rows, total = await gw.optouts.page(caller, cursor, limit)
-    return _json(
+    return json_response(
         {
             "opt_outs": [
                 {"number": r["number"], "source": r["source"], "created_at": iso(r["created_at"])}
@@ -54,7 +50,7 @@ async def list_opt_outs(
 @router.post("", status_code=201, summary="Add numbers to the opt-out list")
 async def add_opt_outs(body: OptOutsIn, gw: GatewayDep, caller: ContactsWriteCaller) -> Response:
     added = await gw.optouts.add(caller, body.numbers)
-    return _json({"numbers": added}, 201)
+    return json_response({"numbers": added}, 201)
 
 
 @router.delete("/{number}", status_code=204, summary="Take a number off the opt-out list")

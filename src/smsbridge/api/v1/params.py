@@ -1,6 +1,13 @@
-"""Parsing of path and query parameters shared by the routes."""
+"""Parsing of path and query parameters shared by the routes, and their JSON replies."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from smsbridge.core.errors import ValidationFailed
 
 
 def parse_id(raw: str) -> int | None:
@@ -8,3 +15,19 @@ def parse_id(raw: str) -> int | None:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) >= 2**63:
         return None
     return int(raw)
+
+
+def parse_cursor(raw: str | None) -> int | None:
+    """The id a `cursor` query parameter continues from (None: the first page)."""
+    if raw is None:
+        return None
+    value = parse_id(raw)
+    if value is None:
+        raise ValidationFailed(
+            "Invalid cursor; pass `next_cursor` from the previous page.", code="invalid_cursor"
+        )
+    return value
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
