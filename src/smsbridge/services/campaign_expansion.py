@@ -111,9 +111,11 @@ async def next_targets(
     targets: Targets,
     *,
     limit: int,
-    personal: bool,
+    names: tuple[str, ...],
 ) -> tuple[list[Target], int, int]:
-    """The next chunk of the campaign's recipients, and the phase and cursor after it."""
+    """The next chunk of the campaign's recipients (with the contact fields the template's
+    placeholder ``names`` need), and the phase and cursor after it."""
+    personal = bool(names)
     phase, cursor = row["phase"], row["cursor"]
     account_id = row["account_id"]
     if phase == CONTACTS:
@@ -123,8 +125,12 @@ async def next_targets(
         found, after = await contact_store.stream_targets(
             conn, account_id, group_ids=targets.groups, contact_ids=targets.contacts,
             after=cursor, limit=limit, birthday=birthday,
+            columns=tuple(n for n in names if n in contact_store.FIELDS),
         )  # fmt: skip
-        chunk = [Target(c["phone"], contact_fields(c) if personal else None) for c in found]
+        if "number" in names:
+            for c in found:
+                c["number"] = c["phone"]
+        chunk = [Target(c["phone"], c if personal else None) for c in found]
         if after is None:
             return chunk, (DONE if row["kind"] == "birthday" else NUMBERS), 0
         return chunk, CONTACTS, after
@@ -177,9 +183,9 @@ async def prepare_chunk(
     """Read, render, price and pace the next chunk of ``row`` (a running campaign)."""
     caller, timezone = await caller_of(conn, row["account_id"])
     req = request_of(row)
-    personal = parse_template(req.text).personal
+    names = tuple(dict.fromkeys(parse_template(req.text).names))
     targets = Targets.of(row)
-    chunk, phase, cursor = await next_targets(conn, row, targets, limit=limit, personal=personal)
+    chunk, phase, cursor = await next_targets(conn, row, targets, limit=limit, names=names)
     plan = send.plan(caller, req, now)
     message_id = row["message_id"]
     message_row = None
@@ -291,7 +297,7 @@ async def estimate(
     written): what ``start`` shows and checks before a single message is queued."""
     caller, _ = await caller_of(conn, row["account_id"])
     req = request_of(row)
-    personal = parse_template(req.text).personal
+    names = tuple(dict.fromkeys(parse_template(req.text).names))
     targets = Targets.of(row)
     scan = dict(row, phase=CONTACTS, cursor=0)
     if row["kind"] == "birthday" and not row["last_run_day"]:
@@ -302,7 +308,7 @@ async def estimate(
     counter = iter(range(1, 1 << 62))
     while True:
         chunk, phase, cursor = await next_targets(conn, scan, targets, limit=5000,
-                                                  personal=personal)  # fmt: skip
+                                                  names=names)  # fmt: skip
         message = plan.accepted(0)
         plan.add_recipients(message, NewMessages(), chunk, prices, counter.__next__, seen=seen,
                             reject_missing=True)  # fmt: skip

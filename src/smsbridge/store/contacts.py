@@ -311,11 +311,13 @@ async def stream_targets(
     after: int,
     limit: int,
     birthday: tuple[str, ...] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> tuple[list[Row], int | None]:
     """The next contacts (id order, after ``after``) that are in one of the groups or among
     the contact ids, each once; with ``birthday``, only those whose birthday ends in one of
-    the ``-MM-DD`` suffixes (no groups and no ids: every contact). Returns them and the cursor
-    to continue after, or None when there are no more."""
+    the ``-MM-DD`` suffixes (no groups and no ids: every contact). With ``columns``, only id,
+    phone and these fields are read. Returns them and the cursor to continue after, or None
+    when there are no more."""
     if birthday is not None:
         return await _birthdays(conn, account_id, group_ids, contact_ids, after, limit, birthday)
     # Each group's members come in contact-id order from the membership key: merging a few
@@ -333,9 +335,14 @@ async def stream_targets(
     if not ids:
         return [], None
     rows: list[Row] = []
+    wanted = (
+        [contacts.c.id, contacts.c.phone, *(contacts.c[name] for name in columns)]
+        if columns is not None
+        else [contacts]
+    )
     for chunk in _chunks(ids, 1000):
         result = await conn.execute(
-            select(contacts)
+            select(*wanted)
             .where(contacts.c.account_id == account_id, one_of(conn, contacts.c.id, chunk))
             .order_by(contacts.c.id)
         )
