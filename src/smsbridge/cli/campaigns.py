@@ -78,14 +78,15 @@ def campaigns_create(
     quiet_start = quiet_end = None
     if quiet is not None:
         quiet_start, _, quiet_end = quiet.partition("-")
-    spec = CampaignSpec(
-        name=name, text=text, kind="birthday" if birthday_at else "once", groups=list(group or []),
-        contacts=list(contact or []), numbers=list(number or []), send_at=_when(send_at),
-        throttle=throttle, quiet_start=quiet_start, quiet_end=quiet_end or None, sender=sender,
-        birthday_at=birthday_at, missing_fields="empty" if empty_missing else None,
-    )  # fmt: skip
 
     async def main() -> dict[str, Any]:
+        spec = CampaignSpec(
+            name=name, text=text, kind="birthday" if birthday_at else "once",
+            groups=list(group or []), contacts=list(contact or []), numbers=list(number or []),
+            send_at=_when(send_at), throttle=throttle, quiet_start=quiet_start,
+            quiet_end=quiet_end or None, sender=sender, birthday_at=birthday_at,
+            missing_fields="empty" if empty_missing else None,
+        )  # fmt: skip
         async with open_gateway(cfg, account) as (gw, caller):
             view = await gw.campaigns.create(caller, spec)
             if start:

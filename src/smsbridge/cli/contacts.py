@@ -45,11 +45,11 @@ def contacts_import(
     updates its contact. Prints a summary of created, updated and invalid rows.
     """
     cfg = settings()
-    mapping = contact_csv.parse_mapping(map)
     with file.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         total = max(0, sum(1 for _ in handle) - 1)
 
     async def main() -> contact_csv.ImportSummary:
+        mapping = contact_csv.parse_mapping(map)
         async with open_gateway(cfg, account) as (gw, caller):
             with file.open(encoding="utf-8-sig", errors="replace", newline="") as handle, Progress(
                 TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -86,9 +86,12 @@ def contacts_export(
 
     async def main() -> None:
         async with open_gateway(cfg, account) as (gw, caller):
+            chunks = contact_csv.export_csv(gw.contacts, caller, group)
+            first = await anext(chunks)  # an unknown group fails here, before FILE is touched
             handle = file.open("w", encoding="utf-8", newline="") if file else sys.stdout
             try:
-                async for chunk in contact_csv.export_csv(gw.contacts, caller, group):
+                handle.write(first)
+                async for chunk in chunks:
                     handle.write(chunk)
             finally:
                 if file:

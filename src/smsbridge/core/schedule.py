@@ -52,7 +52,10 @@ class Pacing:
         if not inside:
             return at
         wake = datetime.combine(end_day, time(end // 60, end % 60), self.zone)
-        return int(wake.timestamp() * 1_000_000)
+        woken = int(wake.timestamp() * 1_000_000)
+        if woken <= at:  # the night clocks go back: the window ends in the repeated hour
+            woken = int(wake.replace(fold=1).timestamp() * 1_000_000)
+        return woken
 
     @property
     def interval(self) -> int:

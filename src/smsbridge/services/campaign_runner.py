@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from smsbridge.core.errors import InsufficientCredit
 from smsbridge.services.billing import BillingService
 from smsbridge.services.campaign_expansion import (
@@ -101,8 +103,11 @@ class CampaignRunner:
                 if row["phase"] == DONE:
                     if row["kind"] == "birthday":
                         return await self._birthday(conn, row, now)
-                    if row["message_id"] is None or not await store.unfinished(
-                        conn, row["message_id"]
+                    # Test campaigns are never dispatched: expanded is finished.
+                    if (
+                        row["message_id"] is None
+                        or orjson.loads(row["options"]).get("test")
+                        or not await store.unfinished(conn, row["message_id"])
                     ):
                         await store.set_values(conn, campaign_id, state="completed",
                                                finished_at=now, updated_at=now)  # fmt: skip
