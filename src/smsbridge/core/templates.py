@@ -58,6 +58,8 @@ class MissingField(ValidationFailed):
 
 
 def parse(text: str) -> Template:
+    if "{{" not in text:  # the common case: no placeholder, no regular expression
+        return Template(text, (text,), ())
     pieces: list[str] = []
     names: list[str] = []
     position = 0
