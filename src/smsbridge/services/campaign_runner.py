@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -33,6 +36,7 @@ from smsbridge.store.db import Database, now_us
 log = logging.getLogger(__name__)
 CHUNK = 5000  # recipients per transaction: large enough to be fast, small enough not to
 # hold the SQLite writer long (urgent messages interleave between chunks)
+LEASE_US = 10_000_000  # a dead expander's campaign is taken over after this long
 
 
 class CampaignRunner:
@@ -50,6 +54,7 @@ class CampaignRunner:
         self.billing = billing
         self.notify = notify
         self.poll_seconds = poll_seconds
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -86,7 +91,14 @@ class CampaignRunner:
         prepared = None
         async with self.db.read() as conn:
             row = await store.fetch(conn, campaign_id)
-            if row is not None and row["state"] == "running" and row["phase"] != DONE:
+        if row is not None and row["state"] == "running" and row["phase"] != DONE:
+            # One process expands a campaign at a time; the others would only prepare the
+            # same chunk and lose the race to write it.
+            async with self.db.write() as conn:
+                mine = await store.take_lease(conn, campaign_id, self.name, now + LEASE_US, now)
+            if not mine:
+                return False
+            async with self.db.read() as conn:
                 prepared = await prepare_chunk(conn, self.send, row, prices, now, limit=CHUNK)
         try:
             async with self.db.write() as conn:

@@ -67,6 +67,24 @@ async def set_values(conn: AsyncConnection, campaign_id: int, **values: Any) -> 
     await conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(**values))
 
 
+async def take_lease(
+    conn: AsyncConnection, campaign_id: int, runner: str, until: int, now: int
+) -> bool:
+    """Become (or stay) the process that expands the campaign until ``until``; False while
+    another process holds an unexpired lease."""
+    result = await conn.execute(
+        update(campaigns)
+        .where(
+            campaigns.c.id == campaign_id,
+            (campaigns.c.runner == runner)
+            | campaigns.c.lease_until.is_(None)
+            | (campaigns.c.lease_until < now),
+        )
+        .values(runner=runner, lease_until=until)
+    )
+    return bool(result.rowcount)
+
+
 async def needing_work(conn: AsyncConnection, now: int, limit: int = 20) -> list[Row]:
     """Campaigns to start (scheduled and due) or to expand, finish or run (running)."""
     result = await conn.execute(

@@ -347,6 +347,8 @@ campaigns = Table(
     Column("expanded", Integer, nullable=False, server_default=text("0")),
     Column("total", Integer),  # recipients counted when started (the price estimate's count)
     Column("next_due", BigInteger),
+    # Which process expands the campaign, until when (others leave it alone meanwhile).
+    Column("runner", String(64)),
     Column("lease_until", BigInteger),
     Column("state_reason", Text),
     Column("created_at", BigInteger, nullable=False),

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("expanded", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("total", sa.Integer(), nullable=True),
         sa.Column("next_due", sa.BigInteger(), nullable=True),
+        sa.Column("runner", sa.String(length=64), nullable=True),
         sa.Column("lease_until", sa.BigInteger(), nullable=True),
         sa.Column("state_reason", sa.Text(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
