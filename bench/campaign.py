@@ -30,10 +30,17 @@ def write_csv(path: Path, count: int) -> None:
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The largest peak RSS of the process and its children (uvicorn's worker processes)."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(c) for c in children.read_text().split()]
+    peaks = []
+    for each in pids:
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=float("nan"))
 
 
 def _us(iso: str) -> float:
@@ -84,6 +91,7 @@ async def run_campaign(base_url: str, key: str, total: int) -> tuple[float, list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=1, help="gateway processes")
     args = parser.parse_args()
     for backend in backends():
         with fresh_database(backend) as url, tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +101,7 @@ def main() -> None:
             t0 = time.perf_counter()
             cli(["contacts", "import", str(csv_path), "--group", "bench"], env)
             imported = time.perf_counter() - t0
-            server = start_server(url, worker=True)
+            server = start_server(url, worker=True, workers=args.workers)
             try:
                 seconds, latencies = asyncio.run(
                     run_campaign(server.base_url, server.key, args.contacts)
@@ -103,7 +111,7 @@ def main() -> None:
                 server.stop()
         worst = max(latencies) if latencies else float("nan")
         print(
-            f"campaign     {backend:10s} import {args.contacts} contacts {imported:5.1f} s; "
+            f"campaign     {backend:10s} workers={args.workers} import {args.contacts} contacts {imported:5.1f} s; "
             f"campaign queued in {seconds:5.2f} s ({args.contacts / seconds:6.0f}/s), "
             f"gateway peak RSS {rss:5.0f} MB; urgent message to connector max "
             f"{worst * 1000:4.0f} ms over {len(latencies)}"
