@@ -111,7 +111,8 @@ def main() -> None:
                 server.stop()
         worst = max(latencies) if latencies else float("nan")
         print(
-            f"campaign     {backend:10s} workers={args.workers} import {args.contacts} contacts {imported:5.1f} s; "
+            f"campaign     {backend:10s} workers={args.workers} import {args.contacts} "
+            f"contacts {imported:5.1f} s; "
             f"campaign queued in {seconds:5.2f} s ({args.contacts / seconds:6.0f}/s), "
             f"gateway peak RSS {rss:5.0f} MB; urgent message to connector max "
             f"{worst * 1000:4.0f} ms over {len(latencies)}"
