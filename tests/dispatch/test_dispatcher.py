@@ -16,7 +16,7 @@ from smsbridge.core.errors import SendError
 from smsbridge.core.message import Status
 from smsbridge.gateway import Gateway
 from smsbridge.services.caller import Caller
-from smsbridge.services.send import SendRequest
+from smsbridge.services.message_plan import SendRequest
 from smsbridge.store.schema import orphan_reports, parts, recipients
 from tests.conftest import make_settings, wait_for
 

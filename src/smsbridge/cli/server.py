@@ -103,7 +103,7 @@ def send(
     from smsbridge.core.pricing import credits
     from smsbridge.gateway import Gateway
     from smsbridge.services.caller import Caller
-    from smsbridge.services.send import SendRequest
+    from smsbridge.services.message_plan import SendRequest
 
     cfg = settings()
 

@@ -15,7 +15,9 @@ from smsbridge.config import Settings
 from smsbridge.core.errors import NotFound, ValidationFailed
 from smsbridge.core.numbers import InvalidNumber, normalize
 from smsbridge.services.caller import Caller
+from smsbridge.store import audience
 from smsbridge.store import contacts as store
+from smsbridge.store import groups as group_store
 from smsbridge.store.db import Database
 
 NUMBER_LIKE = re.compile(r"^[+\d\s\-()./]+$")
@@ -69,9 +71,9 @@ class AddressBook:
                                                 limit)  # fmt: skip
                     out.extend(Target(m["phone"], _merge(m, target.fields)) for m in members)
                 else:
-                    group_id = (await store.group_ids_by_name(conn, caller.account_id, [ref])).get(
-                        ref
-                    )
+                    group_id = (
+                        await group_store.group_ids_by_name(conn, caller.account_id, [ref])
+                    ).get(ref)
                     if group_id is not None:
                         members = await self._members(conn, caller, group_id, limit)
                         out.extend(Target(m["phone"], _merge(m, target.fields)) for m in members)
@@ -108,10 +110,12 @@ class AddressBook:
     async def _group(self, conn: Any, caller: Caller, ref: str, limit: int) -> list[Any]:
         group_id = None
         if ref.isdigit():
-            owned = await store.owned_group_ids(conn, caller.account_id, [int(ref)])
+            owned = await group_store.owned_group_ids(conn, caller.account_id, [int(ref)])
             group_id = int(ref) if owned else None
         if group_id is None:
-            group_id = (await store.group_ids_by_name(conn, caller.account_id, [ref])).get(ref)
+            group_id = (await group_store.group_ids_by_name(conn, caller.account_id, [ref])).get(
+                ref
+            )
         if group_id is None:
             raise NotFound(
                 f"No group {ref!r}; list the account's groups with GET /api/v1/groups.",
@@ -121,7 +125,7 @@ class AddressBook:
         return await self._members(conn, caller, group_id, limit)
 
     async def _members(self, conn: Any, caller: Caller, group_id: int, limit: int) -> list[Any]:
-        members, _ = await store.stream_targets(
+        members, _ = await audience.stream_targets(
             conn, caller.account_id, group_ids=[group_id], contact_ids=[], after=0,
             limit=limit + 1,
         )  # fmt: skip

@@ -26,8 +26,9 @@ from smsbridge.core.schedule import Pacing, birthday_suffixes
 from smsbridge.core.templates import parse as parse_template
 from smsbridge.services.addressing import Target, contact_fields
 from smsbridge.services.caller import Caller
-from smsbridge.services.send import SendRequest, SendService
-from smsbridge.store import accounts, billing, optouts
+from smsbridge.services.message_plan import SendRequest
+from smsbridge.services.send import SendService
+from smsbridge.store import accounts, audience, billing, optouts
 from smsbridge.store import campaigns as store
 from smsbridge.store import contacts as contact_store
 from smsbridge.store.billing import Charge
@@ -122,7 +123,7 @@ async def next_targets(
         birthday = None
         if row["kind"] == "birthday":
             birthday = birthday_suffixes(date.fromisoformat(row["last_run_day"]))
-        found, after = await contact_store.stream_targets(
+        found, after = await audience.stream_targets(
             conn, account_id, group_ids=targets.groups, contact_ids=targets.contacts,
             after=cursor, limit=limit, birthday=birthday,
             columns=tuple(n for n in names if n in contact_store.FIELDS),
@@ -345,7 +346,7 @@ async def quick_check(conn: AsyncConnection, send: SendService, row: dict[str, A
     names = set(parse_template(req.text).names)
     targets = Targets.of(row)
     account_id = row["account_id"]
-    contacts = await contact_store.count_targets(conn, account_id, targets.groups,
+    contacts = await audience.count_targets(conn, account_id, targets.groups,
                                                  targets.contacts)  # fmt: skip
     region = caller.default_region or send.settings.default_region
     numbers: set[str] = set()
@@ -358,9 +359,7 @@ async def quick_check(conn: AsyncConnection, send: SendService, row: dict[str, A
     known = await contact_store.fields_by_phone(conn, account_id, sorted(numbers))
     # Numbers of contacts the groups or contact list already cover are sent to once.
     covered = {c["id"] for c in known.values() if c["id"] in targets.contacts}
-    covered |= await contact_store.in_groups(
-        conn, targets.groups, [c["id"] for c in known.values()]
-    )
+    covered |= await audience.in_groups(conn, targets.groups, [c["id"] for c in known.values()])
     numbers -= {n for n, c in known.items() if c["id"] in covered}
     result = Estimate(recipients=contacts + len(numbers), rejected=invalid)
     if names and req.missing_fields == "error":
@@ -368,7 +367,7 @@ async def quick_check(conn: AsyncConnection, send: SendService, row: dict[str, A
         if names - set(contact_store.FIELDS) - {"phone", "number"}:
             result.missing_fields = result.recipients  # no contact has such a field
         else:
-            lacking = await contact_store.count_targets(
+            lacking = await audience.count_targets(
                 conn, account_id, targets.groups, targets.contacts, lacking=fields
             ) if fields else 0  # fmt: skip
             lacking += sum(

@@ -32,10 +32,12 @@ from smsbridge.services.campaign_expansion import (
     pacing_of,
     quick_check,
 )
-from smsbridge.services.send import MAX_SCHEDULE_AHEAD_US, SendService, to_us
+from smsbridge.services.message_plan import check_send_at, to_us
+from smsbridge.services.send import SendService
 from smsbridge.store import billing as billing_store
 from smsbridge.store import campaigns as store
 from smsbridge.store import contacts as contact_store
+from smsbridge.store import groups as group_store
 from smsbridge.store import messages as message_store
 from smsbridge.store.db import Database, now_us
 
@@ -154,9 +156,7 @@ class CampaignService:
         values["options"] = orjson.dumps(options).decode()
         if spec.send_at is not None:
             at = to_us(spec.send_at)
-            if at - now > MAX_SCHEDULE_AHEAD_US:
-                raise ValidationFailed("send_at is more than a year ahead.",
-                                       code="send_at_too_far")  # fmt: skip
+            check_send_at(at, now)
             values["send_at"] = at
         elif spec.clear_send_at:
             values["send_at"] = None
@@ -181,11 +181,11 @@ class CampaignService:
         for ref in refs:
             gid: int | None = None
             numeric = isinstance(ref, int) or ref.isdigit()
-            if numeric and await contact_store.owned_group_ids(conn, caller.account_id,
+            if numeric and await group_store.owned_group_ids(conn, caller.account_id,
                                                                [int(ref)]):  # fmt: skip
                 gid = int(ref)
             if gid is None:
-                gid = (await contact_store.group_ids_by_name(conn, caller.account_id,
+                gid = (await group_store.group_ids_by_name(conn, caller.account_id,
                                                             [str(ref)])).get(str(ref))  # fmt: skip
             if gid is None:
                 raise NotFound(

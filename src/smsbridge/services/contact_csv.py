@@ -14,7 +14,8 @@ from typing import Any
 
 from smsbridge.core.errors import ValidationFailed
 from smsbridge.services.caller import Caller
-from smsbridge.services.contacts import FIELD_LIMITS, ContactService
+from smsbridge.services.contact_input import FIELD_LIMITS
+from smsbridge.services.contacts import ContactService
 from smsbridge.store import contacts as store
 
 CHUNK = 5000

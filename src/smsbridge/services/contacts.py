@@ -6,25 +6,18 @@ as the message batch does.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from smsbridge.config import Settings
 from smsbridge.core.errors import Conflict, NotFound, SmsBridgeError, ValidationFailed
 from smsbridge.core.numbers import InvalidNumber, normalize
 from smsbridge.services.caller import Caller
+from smsbridge.services.contact_input import MAX_GROUP_NAME, parse_contact
 from smsbridge.store import contacts as store
+from smsbridge.store import groups as group_store
 from smsbridge.store.db import Database, now_us
-
-FIELD_LIMITS = {"firstname": 100, "lastname": 100, "birthday": 10, "email": 254} | {
-    f"extra{i}": 1000 for i in range(1, 11)
-}
-PHONE_KEYS = ("phone", "number", "mobile")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_GROUP_NAME = 100
 
 
 @dataclass(slots=True)
@@ -45,113 +38,6 @@ class SaveResult:
     @property
     def updated(self) -> int:
         return len(self.saved) - self.created
-
-
-def parse_contact(
-    raw: Any, region: str | None, *, partial: bool = False
-) -> tuple[str | None, dict[str, str | None], list[str | int] | None, bool | None]:
-    """Check one contact object: (phone, field values, group references, unsubscribed)."""
-    if not isinstance(raw, Mapping):
-        raise ValidationFailed(
-            'A contact is an object such as {"phone": "+4917612345678", "firstname": "Anna"}.',
-            code="invalid_contact",
-        )
-    phone: str | None = None
-    values: dict[str, str | None] = {}
-    group_refs: list[str | int] | None = None
-    unsubscribed: bool | None = None
-    for key, value in raw.items():
-        name = str(key).lower()
-        if name in PHONE_KEYS:
-            if not isinstance(value, str | int) or isinstance(value, bool):
-                raise ValidationFailed("`phone` must be a string.", code="invalid_number")
-            phone = normalize(str(value), region)
-        elif name in FIELD_LIMITS:
-            values[name] = _field(name, value)
-        elif name == "groups":
-            group_refs = _group_refs(value)
-        elif name == "unsubscribed":
-            unsubscribed = _flag(value)
-        elif name in {"id", "created_at", "updated_at"}:
-            continue  # echoes of a contact read earlier
-        else:
-            raise ValidationFailed(
-                f"Unknown contact field {key!r}; contacts have phone, firstname, lastname, "
-                "birthday, email, extra1 ... extra10, groups and unsubscribed.",
-                code="unknown_field",
-                details={"field": str(key)},
-            )
-    if phone is None and not partial:
-        raise ValidationFailed(
-            "A contact needs a `phone` (E.164 such as +4917612345678, or national in the "
-            "account's region).",
-            code="missing_phone",
-        )
-    return phone, values, group_refs, unsubscribed
-
-
-def _field(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValidationFailed(f"`{name}` must be a string.", code="invalid_field")
-    text = str(value).strip()
-    if not text:
-        return None
-    if len(text) > FIELD_LIMITS[name]:
-        raise ValidationFailed(
-            f"`{name}` is {len(text)} characters long; at most {FIELD_LIMITS[name]} are kept.",
-            code="field_too_long",
-            details={"field": name},
-        )
-    if name == "birthday":
-        try:
-            date.fromisoformat(text)
-        except ValueError:
-            raise ValidationFailed(
-                f"birthday {text!r} is not a date: write it as yyyy-MM-dd (e.g. 1990-04-23).",
-                code="invalid_birthday",
-            ) from None
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValidationFailed(
-                f"birthday {text!r}: write it as yyyy-MM-dd (e.g. 1990-04-23).",
-                code="invalid_birthday",
-            )
-    if name == "email" and not EMAIL.match(text):
-        raise ValidationFailed(f"{text!r} is not an email address.", code="invalid_email")
-    return text
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
-        return value.lower() in {"true", "1", "yes"}
-    raise ValidationFailed("`unsubscribed` must be true or false.", code="invalid_field")
-
-
-def _group_refs(value: Any) -> list[str | int]:
-    items = value if isinstance(value, list) else [value]
-    refs: list[str | int] = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, str | int):
-            raise ValidationFailed(
-                '`groups` lists group names or ids, e.g. ["customers", 12].',
-                code="invalid_group",
-            )
-        if isinstance(item, str):
-            item = item.strip()
-            if not item:
-                continue
-            if len(item) > MAX_GROUP_NAME:
-                raise ValidationFailed(
-                    f"Group names have at most {MAX_GROUP_NAME} characters.",
-                    code="invalid_group",
-                )
-        refs.append(item)
-    return refs
 
 
 class ContactService:
@@ -194,11 +80,13 @@ class ContactService:
             names = [r for p in parsed for r in (p[3] or ()) if isinstance(r, str)]
             names += [r for r in add_groups if isinstance(r, str)]
             by_name = (
-                await store.create_groups(conn, caller.account_id, names, now) if names else {}
+                await group_store.create_groups(conn, caller.account_id, names, now)
+                if names
+                else {}
             )
             ids = [r for p in parsed for r in (p[3] or ()) if isinstance(r, int)]
             ids += [r for r in add_groups if isinstance(r, int)]
-            owned = await store.owned_group_ids(conn, caller.account_id, ids)
+            owned = await group_store.owned_group_ids(conn, caller.account_id, ids)
             extra = [by_name[r] if isinstance(r, str) else r for r in add_groups]
             if any(r not in owned for r in add_groups if isinstance(r, int)):
                 raise NotFound(
@@ -288,9 +176,11 @@ class ContactService:
         self, conn: Any, caller: Caller, refs: Sequence[str | int], now: int
     ) -> list[int]:
         names = [r for r in refs if isinstance(r, str)]
-        by_name = await store.create_groups(conn, caller.account_id, names, now) if names else {}
+        by_name = (
+            await group_store.create_groups(conn, caller.account_id, names, now) if names else {}
+        )
         ids = [r for r in refs if isinstance(r, int)]
-        owned = await store.owned_group_ids(conn, caller.account_id, ids)
+        owned = await group_store.owned_group_ids(conn, caller.account_id, ids)
         for r in ids:
             if r not in owned:
                 raise NotFound(f"No group {r}.", code="group_not_found")
@@ -314,9 +204,9 @@ class ContactService:
     async def _find_group(self, conn: Any, caller: Caller, ref: str | int) -> int:
         if isinstance(ref, int) or ref.isdigit():
             gid = int(ref)
-            if await store.owned_group_ids(conn, caller.account_id, [gid]):
+            if await group_store.owned_group_ids(conn, caller.account_id, [gid]):
                 return gid
-        by_name = await store.group_ids_by_name(conn, caller.account_id, [str(ref)])
+        by_name = await group_store.group_ids_by_name(conn, caller.account_id, [str(ref)])
         if str(ref) in by_name:
             return by_name[str(ref)]
         raise NotFound(
@@ -326,12 +216,12 @@ class ContactService:
 
     async def groups(self, caller: Caller) -> list[dict[str, Any]]:
         async with self.db.read() as conn:
-            return await store.group_rows(conn, caller.account_id)
+            return await group_store.group_rows(conn, caller.account_id)
 
     async def group(self, caller: Caller, ref: str | int) -> dict[str, Any]:
         async with self.db.read() as conn:
             gid = await self._find_group(conn, caller, ref)
-            return (await store.group_rows(conn, caller.account_id, [gid]))[0]
+            return (await group_store.group_rows(conn, caller.account_id, [gid]))[0]
 
     async def create_group(
         self, caller: Caller, name: str, contact_ids: Sequence[int] = ()
@@ -339,27 +229,27 @@ class ContactService:
         name = _group_name(name)
         now = now_us()
         async with self.db.write() as conn:
-            if await store.group_ids_by_name(conn, caller.account_id, [name]):
+            if await group_store.group_ids_by_name(conn, caller.account_id, [name]):
                 raise Conflict(f"A group named {name!r} exists.", code="duplicate_group")
-            gid = (await store.create_groups(conn, caller.account_id, [name], now))[name]
+            gid = (await group_store.create_groups(conn, caller.account_id, [name], now))[name]
             if contact_ids:
                 await self._check_contacts(conn, caller, contact_ids)
-                await store.add_members(conn, gid, contact_ids)
-            return (await store.group_rows(conn, caller.account_id, [gid]))[0]
+                await group_store.add_members(conn, gid, contact_ids)
+            return (await group_store.group_rows(conn, caller.account_id, [gid]))[0]
 
     async def rename_group(self, caller: Caller, ref: str | int, name: str) -> dict[str, Any]:
         name = _group_name(name)
         async with self.db.write() as conn:
             gid = await self._find_group(conn, caller, ref)
-            other = await store.group_ids_by_name(conn, caller.account_id, [name])
+            other = await group_store.group_ids_by_name(conn, caller.account_id, [name])
             if other and other[name] != gid:
                 raise Conflict(f"A group named {name!r} exists.", code="duplicate_group")
-            await store.rename_group(conn, gid, name, now_us())
-            return (await store.group_rows(conn, caller.account_id, [gid]))[0]
+            await group_store.rename_group(conn, gid, name, now_us())
+            return (await group_store.group_rows(conn, caller.account_id, [gid]))[0]
 
     async def delete_group(self, caller: Caller, ref: str | int) -> None:
         async with self.db.write() as conn:
-            await store.delete_group(conn, await self._find_group(conn, caller, ref))
+            await group_store.delete_group(conn, await self._find_group(conn, caller, ref))
 
     async def _check_contacts(self, conn: Any, caller: Caller, ids: Sequence[int]) -> None:
         owned = await store.owned_contact_ids(conn, caller.account_id, ids)
@@ -405,10 +295,10 @@ class ContactService:
                     )
                     ids += [w.id for w in written if w is not None]
             if remove:
-                await store.remove_members(conn, gid, ids)
+                await group_store.remove_members(conn, gid, ids)
             else:
-                await store.add_members(conn, gid, ids)
-            return (await store.group_rows(conn, caller.account_id, [gid]))[0]
+                await group_store.add_members(conn, gid, ids)
+            return (await group_store.group_rows(conn, caller.account_id, [gid]))[0]
 
     async def members(
         self, caller: Caller, ref: str | int, after: int | None, limit: int

@@ -16,14 +16,14 @@ from smsbridge.core.errors import Conflict, NotFound, ValidationFailed
 from smsbridge.core.message import Priority, Status
 from smsbridge.services.addressing import Target
 from smsbridge.services.caller import Caller
-from smsbridge.services.send import (
-    MAX_SCHEDULE_AHEAD_US,
+from smsbridge.services.message_plan import (
     SCHEDULE_SLACK_US,
     SendRequest,
-    SendService,
+    check_send_at,
     split_targets,
     to_us,
 )
+from smsbridge.services.send import SendService
 from smsbridge.store import billing, guards, optouts
 from smsbridge.store.billing import Charge
 from smsbridge.store.bulk import insert_rows
@@ -211,11 +211,7 @@ class DraftService:
         """Change when a draft or a not-yet-sent message goes out (None: now)."""
         now = now_us()
         target = to_us(when) if when is not None else now
-        if target - now > MAX_SCHEDULE_AHEAD_US:
-            raise ValidationFailed(
-                "send_at is more than a year ahead; schedule at most 366 days in advance.",
-                code="send_at_too_far",
-            )
+        check_send_at(target, now)
         async with self.db.write() as conn:
             row = await self._message(conn, caller, message_id)
             start, status, send_at = _timing(target, now)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ARRAY, ColumnElement, Insert, Table, any_, insert, literal
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
+
+T = TypeVar("T")
 
 _compiled: dict[tuple[str, int, tuple[str, ...]], tuple[str, Callable[[Any], Any] | None]] = {}
 
@@ -94,3 +96,8 @@ def one_of(
     if conn.dialect.name == "postgresql":
         return column == any_(literal(list(values), ARRAY(column.type)))
     return column.in_(list(values))
+
+
+def chunked(items: Sequence[T], size: int = 900) -> list[Sequence[T]]:
+    """``items`` in slices of ``size`` (IN lists and executemany batches stay bounded)."""
+    return [items[i : i + size] for i in range(0, len(items), size)]

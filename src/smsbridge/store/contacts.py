@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.store import optouts
-from smsbridge.store.bulk import executemany, insert_rows, one_of
+from smsbridge.store.bulk import chunked, executemany, insert_rows
 from smsbridge.store.schema import contacts, group_members, groups, opt_outs
 from smsbridge.store.upsert import insert_missing
 
@@ -23,7 +23,6 @@ FIELDS = (
     "firstname", "lastname", "birthday", "email",
     *(f"extra{i}" for i in range(1, 11)),
 )  # fmt: skip
-CHUNK = 900  # bound parameters per IN list (SQLite allows 32,766; keep statements small)
 
 
 @dataclass(slots=True)
@@ -43,15 +42,11 @@ class Written:
     created: bool
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 async def ids_by_phone(
     conn: AsyncConnection, account_id: int, phones: Sequence[str]
 ) -> dict[str, int]:
     found: dict[str, int] = {}
-    for chunk in _chunks(list(dict.fromkeys(phones))):
+    for chunk in chunked(list(dict.fromkeys(phones))):
         result = await conn.execute(
             select(contacts.c.phone, contacts.c.id).where(
                 contacts.c.account_id == account_id, contacts.c.phone.in_(list(chunk))
@@ -82,8 +77,8 @@ async def write(
             (account_id, phone, *(item.values.get(f) for f in FIELDS), now, now)
             for phone, item in fresh.items()
         ]
-        for chunk in _chunks(rows, 5000):
-            await insert_rows(conn, contacts, columns, chunk)
+        for part in chunked(rows, 5000):
+            await insert_rows(conn, contacts, columns, part)
         if len(rows) >= 1000 and conn.dialect.name == "postgresql":
             # A bulk load into a young table: without fresh statistics PostgreSQL plans the
             # phone lookups as sequential scans, and each chunk of an import gets slower.
@@ -120,8 +115,8 @@ async def write(
             opt_in.append(item.phone)
     for names, rows in updates.items():
         await executemany(conn, _update_statement(names), (*names, "updated_at", "cid"), rows)
-    for chunk in _chunks(replace_groups):
-        await conn.execute(delete(group_members).where(group_members.c.contact_id.in_(chunk)))
+    for ids in chunked(replace_groups):
+        await conn.execute(delete(group_members).where(group_members.c.contact_id.in_(ids)))
     await insert_missing(conn, group_members, ("group_id", "contact_id"), memberships)
     if opt_out:
         await optouts.add(conn, account_id, opt_out, "contact", now)
@@ -167,7 +162,7 @@ async def get_many(
     conn: AsyncConnection, account_id: int, contact_ids: Sequence[int]
 ) -> dict[int, Row]:
     found: list[Row] = []
-    for chunk in _chunks(list(dict.fromkeys(contact_ids))):
+    for chunk in chunked(list(dict.fromkeys(contact_ids))):
         result = await conn.execute(
             select(contacts).where(
                 contacts.c.account_id == account_id, contacts.c.id.in_(list(chunk))
@@ -240,7 +235,7 @@ async def _with_details(conn: AsyncConnection, account_id: int, rows: list[Row])
     by_id = {r["id"]: r for r in rows}
     for r in rows:
         r["groups"] = []
-    for chunk in _chunks(list(by_id)):
+    for chunk in chunked(list(by_id)):
         result = await conn.execute(
             select(group_members.c.contact_id, groups.c.id, groups.c.name)
             .join(groups, groups.c.id == group_members.c.group_id)
@@ -292,7 +287,7 @@ async def fields_by_phone(
     conn: AsyncConnection, account_id: int, phones: Sequence[str]
 ) -> dict[str, Row]:
     found: dict[str, Row] = {}
-    for chunk in _chunks(list(dict.fromkeys(phones))):
+    for chunk in chunked(list(dict.fromkeys(phones))):
         result = await conn.execute(
             select(contacts).where(
                 contacts.c.account_id == account_id, contacts.c.phone.in_(list(chunk))
@@ -302,174 +297,9 @@ async def fields_by_phone(
     return found
 
 
-async def stream_targets(
-    conn: AsyncConnection,
-    account_id: int,
-    *,
-    group_ids: Sequence[int],
-    contact_ids: Sequence[int],
-    after: int,
-    limit: int,
-    birthday: tuple[str, ...] | None = None,
-    columns: Sequence[str] | None = None,
-) -> tuple[list[Row], int | None]:
-    """The next contacts (id order, after ``after``) that are in one of the groups or among
-    the contact ids, each once; with ``birthday``, only those whose birthday ends in one of
-    the ``-MM-DD`` suffixes (no groups and no ids: every contact). With ``columns``, only id,
-    phone and these fields are read. Returns them and the cursor to continue after, or None
-    when there are no more."""
-    if birthday is not None:
-        return await _birthdays(conn, account_id, group_ids, contact_ids, after, limit, birthday)
-    # Each group's members come in contact-id order from the membership key: merging a few
-    # index range scans beats asking the database for a semi-join over the whole group.
-    candidates: set[int] = {c for c in contact_ids if c > after}
-    for group_id in group_ids:
-        result = await conn.execute(
-            select(group_members.c.contact_id)
-            .where(group_members.c.group_id == group_id, group_members.c.contact_id > after)
-            .order_by(group_members.c.contact_id)
-            .limit(limit)
-        )
-        candidates.update(row[0] for row in result.all())
-    ids = sorted(candidates)[:limit]
-    if not ids:
-        return [], None
-    rows: list[Row] = []
-    wanted = (
-        [contacts.c.id, contacts.c.phone, *(contacts.c[name] for name in columns)]
-        if columns is not None
-        else [contacts]
-    )
-    for chunk in _chunks(ids, 1000):
-        result = await conn.execute(
-            select(*wanted)
-            .where(contacts.c.account_id == account_id, one_of(conn, contacts.c.id, chunk))
-            .order_by(contacts.c.id)
-        )
-        names = tuple(result.keys())
-        rows.extend(dict(zip(names, r, strict=True)) for r in result.all())
-    return rows, (ids[-1] if len(ids) == limit else None)
-
-
-def _chosen(group_ids: Sequence[int], contact_ids: Sequence[int]) -> ColumnElement[bool] | None:
-    """Contacts in one of the groups or among the ids (None: neither is given)."""
-    chosen: list[ColumnElement[bool]] = []
-    if group_ids:
-        chosen.append(
-            exists().where(
-                group_members.c.contact_id == contacts.c.id,
-                group_members.c.group_id.in_(list(group_ids)),
-            )
-        )
-    if contact_ids:
-        chosen.append(contacts.c.id.in_(list(contact_ids)))
-    return or_(*chosen) if chosen else None
-
-
-async def _birthdays(
-    conn: AsyncConnection,
-    account_id: int,
-    group_ids: Sequence[int],
-    contact_ids: Sequence[int],
-    after: int,
-    limit: int,
-    birthday: tuple[str, ...],
-) -> tuple[list[Row], int | None]:
-    conds: list[ColumnElement[bool]] = [
-        contacts.c.account_id == account_id,
-        contacts.c.id > after,
-        or_(*(contacts.c.birthday.like(f"%{suffix}") for suffix in birthday)),
-    ]
-    chosen = _chosen(group_ids, contact_ids)
-    if chosen is not None:
-        conds.append(chosen)
-    result = await conn.execute(
-        select(contacts).where(and_(*conds)).order_by(contacts.c.id).limit(limit)
-    )
-    rows = [dict(r) for r in result.mappings()]
-    return rows, (rows[-1]["id"] if len(rows) == limit else None)
-
-
-async def count_targets(
-    conn: AsyncConnection,
-    account_id: int,
-    group_ids: Sequence[int],
-    contact_ids: Sequence[int],
-    *,
-    lacking: Sequence[str] = (),
-) -> int:
-    """How many contacts the groups and contact ids cover (with ``lacking``: only those
-    where one of these fields is empty)."""
-    chosen = _chosen(group_ids, contact_ids)
-    if chosen is None:
-        return 0
-    conds = [contacts.c.account_id == account_id, chosen]
-    if lacking:
-        conds.append(or_(*(or_(contacts.c[f].is_(None), contacts.c[f] == "") for f in lacking)))
-    result = await conn.execute(select(func.count()).where(*conds))
-    return int(result.scalar_one())
-
-
-async def in_groups(
-    conn: AsyncConnection, group_ids: Sequence[int], contact_ids: Sequence[int]
-) -> set[int]:
-    """Which of the contacts belong to one of the groups."""
-    if not group_ids or not contact_ids:
-        return set()
-    result = await conn.execute(
-        select(group_members.c.contact_id).where(
-            group_members.c.group_id.in_(list(group_ids)),
-            group_members.c.contact_id.in_(list(contact_ids)),
-        )
-    )
-    return {row[0] for row in result.all()}
-
-
-# Groups -------------------------------------------------------------------------------
-
-
-async def group_rows(
-    conn: AsyncConnection, account_id: int, group_ids: Sequence[int] | None = None
-) -> list[Row]:
-    """Groups with their member counts (all of the account's, or the given ones)."""
-    members = (
-        select(func.count())
-        .where(group_members.c.group_id == groups.c.id)
-        .scalar_subquery()
-        .label("members")
-    )
-    query = select(groups, members).where(groups.c.account_id == account_id)
-    if group_ids is not None:
-        query = query.where(groups.c.id.in_(list(group_ids)))
-    result = await conn.execute(query.order_by(groups.c.id))
-    return [dict(r) for r in result.mappings()]
-
-
-async def group_ids_by_name(
-    conn: AsyncConnection, account_id: int, names: Sequence[str]
-) -> dict[str, int]:
-    if not names:
-        return {}
-    result = await conn.execute(
-        select(groups.c.name, groups.c.id).where(
-            groups.c.account_id == account_id, groups.c.name.in_(list(names))
-        )
-    )
-    return {name: gid for name, gid in result.all()}
-
-
-async def owned_group_ids(conn: AsyncConnection, account_id: int, ids: Sequence[int]) -> set[int]:
-    if not ids:
-        return set()
-    result = await conn.execute(
-        select(groups.c.id).where(groups.c.account_id == account_id, groups.c.id.in_(list(ids)))
-    )
-    return {row[0] for row in result.all()}
-
-
 async def owned_contact_ids(conn: AsyncConnection, account_id: int, ids: Sequence[int]) -> set[int]:
     found: set[int] = set()
-    for chunk in _chunks(list(dict.fromkeys(ids))):
+    for chunk in chunked(list(dict.fromkeys(ids))):
         result = await conn.execute(
             select(contacts.c.id).where(
                 contacts.c.account_id == account_id, contacts.c.id.in_(list(chunk))
@@ -477,44 +307,6 @@ async def owned_contact_ids(conn: AsyncConnection, account_id: int, ids: Sequenc
         )
         found.update(row[0] for row in result.all())
     return found
-
-
-async def create_groups(
-    conn: AsyncConnection, account_id: int, names: Sequence[str], now: int
-) -> dict[str, int]:
-    """Create the groups that do not exist yet; returns every name's id."""
-    rows = [(account_id, name, now, now) for name in dict.fromkeys(names)]
-    await insert_missing(conn, groups, ("account_id", "name", "created_at", "updated_at"), rows)
-    return await group_ids_by_name(conn, account_id, names)
-
-
-async def rename_group(conn: AsyncConnection, group_id: int, name: str, now: int) -> None:
-    await conn.execute(
-        update(groups).where(groups.c.id == group_id).values(name=name, updated_at=now)
-    )
-
-
-async def delete_group(conn: AsyncConnection, group_id: int) -> None:
-    await conn.execute(delete(group_members).where(group_members.c.group_id == group_id))
-    await conn.execute(delete(groups).where(groups.c.id == group_id))
-
-
-async def add_members(conn: AsyncConnection, group_id: int, contact_ids: Sequence[int]) -> None:
-    await insert_missing(
-        conn, group_members, ("group_id", "contact_id"), [(group_id, c) for c in contact_ids]
-    )
-
-
-async def remove_members(conn: AsyncConnection, group_id: int, contact_ids: Sequence[int]) -> int:
-    removed = 0
-    for chunk in _chunks(list(contact_ids)):
-        result = await conn.execute(
-            delete(group_members).where(
-                group_members.c.group_id == group_id, group_members.c.contact_id.in_(list(chunk))
-            )
-        )
-        removed += result.rowcount or 0
-    return removed
 
 
 async def export_rows(

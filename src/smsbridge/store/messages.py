@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +12,7 @@ from smsbridge.core.errors import SmsBridgeError
 from smsbridge.core.message import PENDING, Status
 from smsbridge.store import billing, optouts
 from smsbridge.store.billing import Charge
-from smsbridge.store.bulk import insert_rows
+from smsbridge.store.bulk import chunked, insert_rows
 from smsbridge.store.guards import GuardCheck
 from smsbridge.store.schema import messages, parts, recipient_events, recipients
 
@@ -149,7 +148,7 @@ async def get_message(
     part_rows: dict[int, list[Row]] = {}
     if details and rcpts:
         ids = [r["id"] for r in rcpts]
-        for chunk in _chunks(ids, 900):
+        for chunk in chunked(ids, 900):
             result = await conn.execute(
                 select(recipient_events)
                 .where(recipient_events.c.recipient_id.in_(chunk))
@@ -256,7 +255,3 @@ async def cancel_pending(
             ],
         )
     return cancelled, before
-
-
-def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -31,7 +31,7 @@ from smsbridge.core.message import Status
 from smsbridge.core.pricing import credits
 from smsbridge.gateway import Gateway
 from smsbridge.services.caller import Caller
-from smsbridge.services.send import SendRequest
+from smsbridge.services.message_plan import SendRequest
 from smsbridge.store.messages import MessageFilter
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])

@@ -17,7 +17,7 @@ from smsbridge.core.encoding import (
 )
 from smsbridge.core.message import Status, summarize
 from smsbridge.core.pricing import credits
-from smsbridge.services.send import AcceptedMessage
+from smsbridge.services.message_plan import AcceptedMessage
 from smsbridge.store.messages import MessageRecord, Row
 
 

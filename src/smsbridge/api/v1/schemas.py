@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from smsbridge.core.message import Priority
 from smsbridge.services.addressing import Target
-from smsbridge.services.send import SendRequest
+from smsbridge.services.message_plan import SendRequest
 
 SEND_EXAMPLE: dict[str, Any] = {
     "to": ["+4917612345678", "+436501234567"],
