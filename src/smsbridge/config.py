@@ -20,8 +20,17 @@ from pydantic_settings import (
 )
 
 from smsbridge.core.encoding import Language
+from smsbridge.core.keywords import DEFAULT_START, DEFAULT_STOP
 
 DEFAULT_DATABASE_URL = "sqlite:///smsbridge.db"
+DEFAULT_REPLIES = (
+    "Thanks!",
+    "OK, see you then.",
+    "Who is this?",
+    "STOP",
+    "Vielen Dank für die Erinnerung! Ich komme am Donnerstag etwas später, gegen halb vier, "
+    "weil ich vorher noch einen Termin beim Zahnarzt habe. Ist das in Ordnung für Sie?",
+)
 
 
 class Settings(BaseSettings):
@@ -83,6 +92,65 @@ class Settings(BaseSettings):
         default_factory=lambda: {"delivered": 1.0},
         description="Mix of final reports, e.g. delivered=0.9,failed=0.05,expired=0.05",
     )
+
+    simulator_reply_rate: float = Field(
+        0.0, ge=0, le=1, description="Share of delivered messages the simulated handset answers"
+    )
+    simulator_reply_delay_ms: float = Field(1000.0, ge=0)
+    simulator_reply_texts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_REPLIES),
+        description="Replies the simulator picks from ('|'-separated in the environment)",
+    )
+    simulator_inbound_per_minute: float = Field(
+        0.0, ge=0, description="Unsolicited SMS per minute from numbers messaged before"
+    )
+
+    # Inbound SMS.
+    inbound_part_timeout_seconds: float = Field(
+        3600.0, gt=0, description="Store a concatenated SMS with parts missing after this long"
+    )
+    keywords_stop: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_STOP),
+        description="Replies that opt a number out (case and accents ignored)",
+    )
+    keywords_start: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_START), description="Replies that opt back in"
+    )
+    keywords_stop_reply: str | None = Field(
+        None, description="Confirmation sent after an opt-out keyword (none when unset)"
+    )
+    keywords_start_reply: str | None = Field(
+        None, description="Confirmation sent after an opt-in keyword (none when unset)"
+    )
+
+    # Webhooks and live events.
+    webhooks_allow_private: bool = Field(
+        False, description="Allow webhook URLs on loopback, private and link-local addresses"
+    )
+    webhooks_timeout_seconds: float = Field(10.0, gt=0, description="Per delivery attempt")
+    webhooks_retry_base_seconds: float = Field(10.0, gt=0)
+    webhooks_retry_max_seconds: float = Field(3600.0, gt=0)
+    webhooks_give_up_hours: float = Field(
+        72.0, gt=0, description="Dead-letter a delivery still failing after this long"
+    )
+    webhooks_max_inflight: int = Field(512, ge=1)
+    webhooks_poll_interval_ms: int = Field(100, ge=1)
+    webhooks_retention_days: float = Field(7.0, gt=0, description="Keep finished deliveries")
+    events_poll_interval_ms: int = Field(200, ge=10, description="Live event stream polling")
+
+    @field_validator("keywords_stop", "keywords_start", mode="before")
+    @classmethod
+    def _parse_words(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("simulator_reply_texts", mode="before")
+    @classmethod
+    def _parse_replies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item for item in value.split("|") if item.strip()]
+        return value
 
     @field_validator("simulator_outcomes", mode="before")
     @classmethod

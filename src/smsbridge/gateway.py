@@ -16,18 +16,25 @@ from smsbridge.core.ids import IdGenerator
 from smsbridge.dispatch.dispatcher import Dispatcher
 from smsbridge.dispatch.reports import ReportWriter
 from smsbridge.dispatch.router import Router
+from smsbridge.dispatch.sink import ChannelSink
+from smsbridge.dispatch.webhook_sender import WebhookSender
 from smsbridge.services.accounts import AccountService
 from smsbridge.services.addressing import AddressBook
 from smsbridge.services.billing import BillingService
 from smsbridge.services.campaign_runner import CampaignRunner
 from smsbridge.services.campaigns import CampaignService
 from smsbridge.services.contacts import ContactService
+from smsbridge.services.conversations import ConversationService
 from smsbridge.services.drafts import DraftService
+from smsbridge.services.events import EventFeed
+from smsbridge.services.inbound import InboundService
 from smsbridge.services.keys import KeyService
 from smsbridge.services.limits import RateLimiter
 from smsbridge.services.messages import MessageService
 from smsbridge.services.optouts import OptOutService
 from smsbridge.services.send import SendService
+from smsbridge.services.webhook_publisher import WebhookPublisher
+from smsbridge.services.webhooks import WebhookService
 from smsbridge.store import audit, guards
 from smsbridge.store import messages as message_store
 from smsbridge.store.db import Database, now_us
@@ -65,6 +72,13 @@ class Gateway:
         self.keys = KeyService(self.db, cache_seconds=settings.auth_cache_seconds)
         self.accounts = AccountService(self.db, self.keys, lambda: self.billing.forget())
         self.limiter = RateLimiter(settings.rate_limit_per_key)
+        self.events = EventFeed(self.db)
+        self.webhooks = WebhookService(settings, self.db)
+        self.inbound = InboundService(settings, self.db, self.send, self._event_committed)
+        self.conversations = ConversationService(settings, self.db)
+        self.publisher: WebhookPublisher | None = None
+        self.webhook_sender: WebhookSender | None = None
+        self._housekeeper: asyncio.Task[None] | None = None
 
     async def _insert(self, batch: list[message_store.NewMessages]) -> None:
         now = now_us()
@@ -100,6 +114,25 @@ class Gateway:
     def _committed(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.notify()
+        self._event_committed()
+
+    def _event_committed(self) -> None:
+        """Something that may be an event was committed in this process: publish it now
+        rather than at the next poll."""
+        if self.publisher is not None:
+            self.publisher.notify()
+
+    def _published(self) -> None:
+        if self.webhook_sender is not None:
+            self.webhook_sender.notify()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(60)
+            try:
+                await self.inbound.assemble_stale()
+            except Exception:
+                log.exception("storing incomplete concatenated SMS failed")
 
     async def start(
         self,
@@ -119,11 +152,19 @@ class Gateway:
         if dispatch:
             connectors = connectors or build_connectors(self.settings)
             router = Router(connectors, self.settings.channel)
-            self.dispatcher = Dispatcher(self.db, router, self.settings, ReportWriter(self.db))
+            sink = ChannelSink(ReportWriter(self.db, self._event_committed), self.inbound)
+            self.dispatcher = Dispatcher(
+                self.db, router, self.settings, sink, on_recorded=self._event_committed
+            )
             await self.dispatcher.start()
             log.info("dispatcher %s started", self.dispatcher.worker)
             self.campaign_runner = CampaignRunner(self.db, self.send, self.billing, self._committed)
             self.campaign_runner.start()
+            self.webhook_sender = WebhookSender(self.db, self.settings)
+            self.webhook_sender.start()
+            self.publisher = WebhookPublisher(self.db, self.settings, self._published)
+            self.publisher.start()
+            self._housekeeper = asyncio.get_running_loop().create_task(self._housekeeping())
 
     async def stop(self) -> None:
         if self._watcher is not None:
@@ -131,6 +172,11 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
             self._watcher = None
+        if self._housekeeper is not None:
+            self._housekeeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeper
+            self._housekeeper = None
         if self.campaign_runner is not None:
             await self.campaign_runner.stop()
             self.campaign_runner = None
@@ -138,4 +184,11 @@ class Gateway:
         if self.dispatcher is not None:
             await self.dispatcher.stop()
             self.dispatcher = None
+        if self.publisher is not None:
+            await self.publisher.stop()
+            self.publisher = None
+        if self.webhook_sender is not None:
+            await self.webhook_sender.stop()
+            self.webhook_sender = None
+        await self.webhooks.close()
         await self.db.dispose()

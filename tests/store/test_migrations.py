@@ -12,12 +12,18 @@ from smsbridge.store.migrate import upgrade
 from smsbridge.store.schema import metadata
 
 
+def _described(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    # The (txid, id) indexes of the event feed exist on PostgreSQL only (schema.journal).
+    return not (type_ == "index" and name is not None and name.endswith("_feed"))
+
+
 async def test_schema_matches_migrations(database_url: str) -> None:
     await upgrade(database_url)  # idempotent on a migrated database
     db = Database.unpooled(database_url)
 
     def diff(sync_conn: Any) -> list[Any]:
-        return list(compare_metadata(MigrationContext.configure(sync_conn), metadata))
+        context = MigrationContext.configure(sync_conn, opts={"include_object": _described})
+        return list(compare_metadata(context, metadata))
 
     try:
         async with db.read() as conn:

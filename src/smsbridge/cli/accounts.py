@@ -93,7 +93,7 @@ def accounts_list() -> None:
 @accounts_app.command("show")
 def accounts_show(name: Annotated[str, typer.Argument(help="Account name")]) -> None:
     """Show one account."""
-    from smsbridge.api.v1.render import iso
+    from smsbridge.core.timefmt import iso
 
     cfg = settings()
 

@@ -55,7 +55,7 @@ def keys_list(
     ] = None,
 ) -> None:
     """List API keys, one per line, id first (the keys themselves are never shown)."""
-    from smsbridge.api.v1.render import iso
+    from smsbridge.core.timefmt import iso
 
     cfg = settings()
 

@@ -2,8 +2,9 @@
 
 A connector turns one :class:`OutboundSms` into a :class:`SendResult` (the channel's own id for
 each part) or raises :class:`~smsbridge.core.errors.SendError`. Session channels (SMPP, phones)
-also receive a :class:`ReportSink` in :meth:`Connector.start` to hand delivery reports back; a
-report is durable once ``await sink.report(...)`` returns.
+also receive a :class:`ReportSink` in :meth:`Connector.start` to hand delivery reports and
+received SMS back; each is durable once ``await sink.report(...)`` / ``sink.inbound(...)``
+returns.
 """
 
 from __future__ import annotations
@@ -49,10 +50,33 @@ class StatusReport:
     at: int | None = None  # unix microseconds; None means "now"
 
 
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """An SMS a channel received (one part of a concatenated one when ``concat`` is set)."""
+
+    channel: str
+    sender: str  # as received: E.164, national digits or an alphanumeric name
+    text: str
+    to: str | None = None  # the number or SIM it was sent to
+    received_at: int | None = None  # unix microseconds; None means "now"
+    provider_id: str | None = None  # the channel's own id: a redelivery is stored once
+    account_id: int | None = None  # when the channel belongs to one account (a phone)
+    device: str | None = None
+    sim: int | None = None
+    concat: tuple[int, int, int] | None = None  # (reference, total parts, this part's number)
+
+
 class ReportSink(Protocol):
+    """Where a session channel hands what it hears back: status reports and received SMS."""
+
     async def report(self, report: StatusReport) -> None: ...
 
     async def report_many(self, reports: Sequence[StatusReport]) -> None: ...
+
+    async def inbound(self, sms: InboundSms) -> int | None:
+        """Store a received SMS (durable on return); its id, or None while parts are
+        missing."""
+        ...
 
 
 class Connector:

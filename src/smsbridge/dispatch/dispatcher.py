@@ -14,15 +14,16 @@ import os
 import random
 import socket
 import uuid
+from collections.abc import Callable
 
 from smsbridge.config import Settings
 from smsbridge.connectors.base import Connector, OutboundSms
 from smsbridge.core.encoding import Encoding, parse_languages, segment
 from smsbridge.core.errors import SendError
 from smsbridge.core.message import Status
-from smsbridge.dispatch.reports import ReportWriter
 from smsbridge.dispatch.retry import backoff_seconds
 from smsbridge.dispatch.router import Router
+from smsbridge.dispatch.sink import ChannelSink
 from smsbridge.store import outbox
 from smsbridge.store import reports as report_store
 from smsbridge.store.db import Database, now_us
@@ -33,12 +34,18 @@ log = logging.getLogger(__name__)
 
 class Dispatcher:
     def __init__(
-        self, db: Database, router: Router, settings: Settings, reports: ReportWriter
+        self,
+        db: Database,
+        router: Router,
+        settings: Settings,
+        sink: ChannelSink,
+        on_recorded: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.router = router
         self.settings = settings
-        self.reports = reports
+        self.sink = sink
+        self.reports = sink.reports
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.wake = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.max_inflight)
@@ -48,7 +55,7 @@ class Dispatcher:
         self._rng = random.Random()
         self._messages: dict[int, outbox.Row] = {}
         self.outcomes: GroupCommitter[outbox.Outcome] = GroupCommitter(
-            self._record, name="outcomes", max_batch=2000
+            self._record, name="outcomes", max_batch=2000, on_commit=on_recorded
         )
         self.sent = 0
 
@@ -58,7 +65,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         for connector in self.router.connectors.values():
-            await connector.start(self.reports)
+            await connector.start(self.sink)
         self.reports.committer.start()
         self.outcomes.start()
         loop = asyncio.get_running_loop()

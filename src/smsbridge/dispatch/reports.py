@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from smsbridge.connectors.base import StatusReport
 from smsbridge.store import reports as store_reports
@@ -11,10 +11,10 @@ from smsbridge.store.group_commit import GroupCommitter
 
 
 class ReportWriter:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_commit: Callable[[], None] | None = None) -> None:
         self.db = db
         self.committer: GroupCommitter[list[store_reports.Report]] = GroupCommitter(
-            self._flush, name="reports", max_batch=2000, weight=len
+            self._flush, name="reports", max_batch=2000, weight=len, on_commit=on_commit
         )
         self.applied = 0
 

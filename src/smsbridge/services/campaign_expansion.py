@@ -19,7 +19,7 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.encoding import parse_languages
-from smsbridge.core.message import Priority
+from smsbridge.core.message import Priority, Status
 from smsbridge.core.numbers import InvalidNumber, normalize
 from smsbridge.core.pricing import PriceList
 from smsbridge.core.schedule import Pacing, birthday_suffixes
@@ -28,7 +28,7 @@ from smsbridge.services.addressing import Target, contact_fields
 from smsbridge.services.caller import Caller
 from smsbridge.services.message_plan import SendRequest
 from smsbridge.services.send import SendService
-from smsbridge.store import accounts, audience, billing, optouts
+from smsbridge.store import accounts, audience, billing, journal, optouts
 from smsbridge.store import campaigns as store
 from smsbridge.store import contacts as contact_store
 from smsbridge.store.billing import Charge
@@ -249,6 +249,10 @@ async def write_chunk(
         if rows.charges:
             await billing.charge(conn, rows.charges, now)
         await insert_rows(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
+        queued = [r[0] for r in rows.recipients if r[_STATUS] != Status.REJECTED.value]
+        await journal.append_queued(
+            conn, {current["account_id"]: (queued, False)}, at=now, key="r"
+        )
         await conn.execute(
             update(messages)
             .where(messages.c.id == chunk.message_id)

@@ -24,7 +24,7 @@ from smsbridge.services.message_plan import (
     to_us,
 )
 from smsbridge.services.send import SendService
-from smsbridge.store import billing, guards, optouts
+from smsbridge.store import billing, guards, journal, optouts
 from smsbridge.store.billing import Charge
 from smsbridge.store.bulk import insert_rows
 from smsbridge.store.db import now_us
@@ -188,6 +188,11 @@ class DraftService:
                     send_at=send_at,
                     expires_at=expires_at,
                 )
+            )
+            await journal.append_queued(
+                conn,
+                {caller.account_id: ([message_id], row["callback_url"] is not None)},
+                at=now,
             )
         self.send.ingest_committed()
 

@@ -45,6 +45,7 @@ class SendRequest:
     transactional: bool = False  # sent to opted-out numbers too (one-time codes)
     draft: bool = False  # collect recipients over several calls; queued when closed
     missing_fields: Missing = "error"  # a placeholder without a value: refuse, or leave empty
+    callback_url: str | None = None  # status events of this message are POSTed here too
 
 
 @dataclass(slots=True)
@@ -238,7 +239,7 @@ class MessagePlan:
             self.send_at, self.expires_at, req.draft, req.transactional, req.channel,
             orjson.dumps({"encoding": req.encoding, "missing_fields": req.missing_fields,
                           "no_reload": req.no_reload}).decode() if req.draft else None,
-            campaign_id,
+            campaign_id, req.callback_url,
         )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from smsbridge.config import Settings
 from smsbridge.connectors.registry import CHANNELS
+from smsbridge.core import netguard
 from smsbridge.core.encoding import EncodingError, segment
 from smsbridge.core.errors import SmsBridgeError, ValidationFailed
 from smsbridge.core.ids import IdGenerator
@@ -146,6 +147,10 @@ class SendService:
                 "`channel` out to let the router choose.",
                 code="unknown_channel",
             )
+        if req.callback_url is not None:
+            target = netguard.parse_url(req.callback_url)
+            if not self.settings.webhooks_allow_private:
+                netguard.refuse_private_literal(target)
         send_at = to_us(req.send_at) if req.send_at is not None else None
         if send_at is not None:
             check_send_at(send_at, now)

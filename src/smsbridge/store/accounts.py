@@ -130,3 +130,22 @@ async def set_profile(
 
 async def set_status(conn: AsyncConnection, account_id: int, status: str) -> None:
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(status=status))
+
+
+async def callback_secret(conn: AsyncConnection, account_id: int, new: str) -> str:
+    """The secret signing the account's per-message callbacks, set to ``new`` if it has none."""
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id, accounts.c.callback_secret.is_(None))
+        .values(callback_secret=new)
+    )
+    value = (
+        await conn.execute(select(accounts.c.callback_secret).where(accounts.c.id == account_id))
+    ).scalar()
+    return str(value or new)
+
+
+async def rotate_callback_secret(conn: AsyncConnection, account_id: int, new: str) -> None:
+    await conn.execute(
+        update(accounts).where(accounts.c.id == account_id).values(callback_secret=new)
+    )

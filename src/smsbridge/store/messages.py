@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.errors import SmsBridgeError
 from smsbridge.core.message import PENDING, Status
-from smsbridge.store import billing, optouts
+from smsbridge.store import billing, journal, optouts
 from smsbridge.store.billing import Charge
 from smsbridge.store.bulk import chunked, insert_rows
 from smsbridge.store.guards import GuardCheck
@@ -66,6 +66,7 @@ MESSAGE_COLUMNS = (
     "id", "account_id", "text", "sender", "encoding", "languages", "parts", "concat_ref",
     "priority", "flash", "test", "foreign_id", "label", "recipient_count", "price", "created_at",
     "send_at", "expires_at", "draft", "transactional", "channel", "draft_options", "campaign_id",
+    "callback_url",
 )  # fmt: skip
 RECIPIENT_COLUMNS = (
     "id", "message_id", "account_id", "position", "to_number", "price", "status", "error_code",
@@ -118,7 +119,25 @@ async def insert_messages(conn: AsyncConnection, rows: NewMessages, now: int) ->
     await reject_opted_out(conn, rows)
     await insert_rows(conn, messages, MESSAGE_COLUMNS, rows.messages)
     await insert_rows(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
+    await journal.append_queued(conn, _queued_per_account(rows.messages), at=now)
     return await billing.charge(conn, rows.charges, now) if rows.charges else {}
+
+
+_ACCOUNT = MESSAGE_COLUMNS.index("account_id")
+_DRAFT = MESSAGE_COLUMNS.index("draft")
+_CALLBACK = MESSAGE_COLUMNS.index("callback_url")
+
+
+def _queued_per_account(rows: list[tuple[Any, ...]]) -> dict[int, tuple[list[int], bool]]:
+    """Message ids queued (drafts are not, yet) per account, and whether one has a callback."""
+    out: dict[int, tuple[list[int], bool]] = {}
+    for row in rows:
+        if row[_DRAFT]:
+            continue
+        ids, callback = out.get(row[_ACCOUNT], ([], False))
+        ids.append(row[0])
+        out[row[_ACCOUNT]] = (ids, callback or row[_CALLBACK] is not None)
+    return out
 
 
 @dataclass(slots=True)

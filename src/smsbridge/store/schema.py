@@ -62,6 +62,8 @@ accounts = Table(
     # Password login: failures in a row, and until when login is locked after too many.
     Column("failed_logins", Integer, nullable=False, server_default=text("0")),
     Column("locked_until", BigInteger),
+    # Signs deliveries to per-message callback URLs (subscriptions have their own secrets).
+    Column("callback_secret", String(64)),
     UniqueConstraint("email", name="uq_accounts_email"),
 )
 
@@ -166,6 +168,7 @@ messages = Table(
     # Drafts: how recipients added later are rendered (JSON: encoding, missing_fields, ...).
     Column("draft_options", Text),
     Column("campaign_id", BigInteger),
+    Column("callback_url", Text),  # status webhooks for this message only
     Index("ix_messages_account", "account_id", "id"),
     Index(
         "ix_messages_campaign",
@@ -242,6 +245,7 @@ recipient_events = Table(
     Column("status", String(16), nullable=False),
     Column("at", BigInteger, nullable=False),
     Column("detail", Text),
+    Column("txid", BigInteger),  # see the journal below
 )
 
 # One row per SMS part handed to a channel, keyed by the channel's own message id so that
@@ -357,4 +361,180 @@ campaigns = Table(
     Column("finished_at", BigInteger),
     Index("ix_campaigns_account", "account_id", "id"),
     Index("ix_campaigns_state", "state"),
+)
+
+# Tailed tables (recipient_events, journal) carry, on PostgreSQL, the id of the transaction
+# that wrote each row (``pg_current_xact_id()``, set by a column default). Readers take rows in
+# (txid, id) order below the oldest transaction still running, so a row committed late never
+# slips behind a reader's position. SQLite has one writer at a time: its ids are commit order
+# and txid stays NULL.
+
+# Events that are not a recipient's state change: messages accepted (as id lists, one row per
+# commit), inbound SMS, campaign progress, devices going on- and offline.
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("txid", BigInteger),
+    Column("account_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("ref", BigInteger),
+    Column("data", Text),  # JSON
+    Column("at", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Where each reader of the event feed got to (the webhook publisher's position).
+feed_cursors = Table(
+    "feed_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", String(200), nullable=False),
+)
+
+# Jobs one process at a time does (the webhook publisher): who, until when.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("until", BigInteger, nullable=False),
+)
+
+# Received SMS, reassembled; linked to the last message sent to that number.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("device", String(64)),
+    Column("sim", SmallInteger),
+    Column("from_number", String(32), nullable=False),
+    Column("to_number", String(32)),
+    Column("text", Text, nullable=False),
+    Column("parts", SmallInteger, nullable=False),
+    Column("incomplete", Boolean, nullable=False, server_default=text("false")),
+    Column("provider_id", String(128)),  # the channel's own id, to drop redeliveries
+    Column("received_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("reply_to", BigInteger),  # message id
+    Column("keyword", String(16)),  # stop | start
+    Column("read_at", BigInteger),
+    Index("ix_inbound_account", "account_id", "id"),
+    Index("ix_inbound_from", "account_id", "from_number", "id"),
+    Index(
+        "ix_inbound_provider",
+        "channel",
+        "provider_id",
+        unique=True,
+        sqlite_where=text("provider_id IS NOT NULL"),
+        postgresql_where=text("provider_id IS NOT NULL"),
+    ),
+)
+
+# Parts of concatenated inbound SMS waiting for their siblings.
+inbound_parts = Table(
+    "inbound_parts",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("from_number", String(32), nullable=False),
+    Column("ref", Integer, nullable=False),
+    Column("total", SmallInteger, nullable=False),
+    Column("seq", SmallInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("to_number", String(32)),
+    Column("account_id", BigInteger),
+    Column("device", String(64)),
+    Column("sim", SmallInteger),
+    Column("received_at", BigInteger, nullable=False),
+    UniqueConstraint("channel", "from_number", "ref", "total", "seq", name="uq_inbound_parts"),
+    Index("ix_inbound_parts_received", "received_at"),
+)
+
+# One row per number that wrote to an account: the thread's inbound side and unread count.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("number", String(32), primary_key=True),
+    Column("last_inbound_id", BigInteger, nullable=False),
+    Column("last_inbound_at", BigInteger, nullable=False),
+    Column("unread", Integer, nullable=False, server_default=text("0")),
+    Column("inbound_count", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_conversations_recent", "account_id", "last_inbound_at"),
+)
+
+# Webhook subscriptions.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # comma-separated event types or "*"
+    Column("label", String(100)),  # only messages with this label
+    Column("campaign_id", BigInteger),  # only this campaign's messages and events
+    Column("headers", Text),  # JSON object sent with every delivery
+    Column("secret", String(128), nullable=False),
+    Column("description", String(200)),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# The webhook outbox: one row per event and target (a subscription, or webhook_id 0 for a
+# message's own callback_url). Rows sharing an order key (one recipient's events) go out one
+# after another: later ones wait until the earlier one is delivered or dead-lettered.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("webhook_id", BigInteger, nullable=False),
+    Column("url", Text),  # callback deliveries: the message's callback_url
+    Column("event_id", String(40), nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("order_key", BigInteger, nullable=False),  # 0: no ordering
+    Column("payload", Text, nullable=False),
+    Column("state", String(8), nullable=False),  # waiting | ready | done | dead
+    Column("due_at", BigInteger),  # when to try (or the end of a running attempt's lease)
+    Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
+    Column("give_up_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_attempt_at", BigInteger),
+    Column("status_code", SmallInteger),
+    Column("latency_ms", Integer),
+    Column("error", Text),
+    Column("done_at", BigInteger),
+    Index(
+        "ix_deliveries_due",
+        "due_at",
+        sqlite_where=text("due_at IS NOT NULL"),
+        postgresql_where=text("due_at IS NOT NULL"),
+    ),
+    Index(
+        "ix_deliveries_open",
+        "webhook_id",
+        "order_key",
+        sqlite_where=text("state IN ('waiting', 'ready')"),
+        postgresql_where=text("state IN ('waiting', 'ready')"),
+    ),
+    Index("ix_deliveries_webhook", "webhook_id", "id"),
+    Index("ix_deliveries_done", "done_at"),
+)
+
+# Failed attempts of a delivery (the last attempt's result is on the delivery itself).
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("delivery_id", BigInteger, nullable=False, index=True),
+    Column("attempt", SmallInteger, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("status_code", SmallInteger),
+    Column("latency_ms", Integer),
+    Column("error", Text),
 )

@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from smsbridge.api.deps import AdminCaller, GatewayDep
 from smsbridge.api.v1.params import json_response, parse_id
-from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
 from smsbridge.core.errors import NotFound
 from smsbridge.core.pricing import credits
+from smsbridge.core.timefmt import iso
 from smsbridge.store import audit
 from smsbridge.store import billing as billing_store
 from smsbridge.store.accounts import AccountRecord

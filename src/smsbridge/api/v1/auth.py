@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from smsbridge.api.deps import GatewayDep
-from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
+from smsbridge.core.timefmt import iso
 from smsbridge.store import keys as key_store
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

@@ -11,12 +11,12 @@ from starlette.responses import Response
 
 from smsbridge.api.deps import CampaignsCaller, GatewayDep
 from smsbridge.api.v1.params import json_response, parse_cursor, parse_id
-from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut, Time
 from smsbridge.core.errors import NotFound
 from smsbridge.core.message import Priority
 from smsbridge.core.pricing import credits
 from smsbridge.core.schedule import format_clock
+from smsbridge.core.timefmt import iso
 from smsbridge.services.campaign_expansion import Estimate, Targets
 from smsbridge.services.campaigns import CampaignSpec, CampaignView
 

@@ -11,10 +11,10 @@ from starlette.responses import Response, StreamingResponse
 
 from smsbridge.api.deps import ContactsReadCaller, ContactsWriteCaller, GatewayDep
 from smsbridge.api.v1.params import json_response, parse_cursor, parse_id
-from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
 from smsbridge.core.errors import NotFound, ValidationFailed
 from smsbridge.core.numbers import InvalidNumber, normalize
+from smsbridge.core.timefmt import iso
 from smsbridge.services import contact_csv
 from smsbridge.store import contacts as store
 

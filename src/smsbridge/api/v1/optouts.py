@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from smsbridge.api.deps import ContactsReadCaller, ContactsWriteCaller, GatewayDep
 from smsbridge.api.v1.params import json_response
-from smsbridge.api.v1.render import iso
 from smsbridge.api.v1.schemas import ErrorOut
+from smsbridge.core.timefmt import iso
 
 router = APIRouter(
     prefix="/api/v1/opt-outs",

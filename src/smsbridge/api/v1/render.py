@@ -3,8 +3,6 @@ other gateways, and clients should treat them as opaque)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from smsbridge.core.encoding import (
@@ -17,20 +15,9 @@ from smsbridge.core.encoding import (
 )
 from smsbridge.core.message import Status, summarize
 from smsbridge.core.pricing import credits
+from smsbridge.core.timefmt import iso
 from smsbridge.services.message_plan import AcceptedMessage
 from smsbridge.store.messages import MessageRecord, Row
-
-
-def iso(us: int | None) -> str | None:
-    if us is None:
-        return None
-    return _iso(us)
-
-
-@lru_cache(maxsize=4096)
-def _iso(us: int) -> str:
-    dt = datetime.fromtimestamp(us / 1_000_000, UTC)
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _error(code: str | None, message: str | None) -> dict[str, Any] | None:

@@ -1,0 +1,278 @@
+"""The webhook sender: claims due deliveries, POSTs them signed, records what happened.
+
+Like the message dispatcher it runs as a pipeline: a claimer keeps up to ``max_inflight``
+attempts in flight, each attempt is its own task, and results are written in large batches.
+A delivery succeeds on any 2xx answer; anything else is retried with exponential backoff and
+jitter until ``give_up_at``, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from typing import Any
+
+import orjson
+
+from smsbridge import __version__
+from smsbridge.config import Settings
+from smsbridge.core import netguard
+from smsbridge.core.errors import ValidationFailed
+from smsbridge.core.webhook_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, new_secret, sign
+from smsbridge.dispatch.http_post import HttpPoster, PostError, Response
+from smsbridge.dispatch.retry import backoff_seconds
+from smsbridge.store import accounts, deliveries, webhooks
+from smsbridge.store.db import Database, now_us
+from smsbridge.store.deliveries import DEAD, DONE, READY, Claimed, Result
+from smsbridge.store.group_commit import GroupCommitter
+
+log = logging.getLogger(__name__)
+_CONFIG_TTL = 2.0  # seconds a subscription's url, secret and headers are cached
+USER_AGENT = f"smsbridge-webhooks/{__version__}"
+
+
+class Target:
+    """Where and how one delivery goes."""
+
+    __slots__ = ("headers", "secret", "url")
+
+    def __init__(self, url: str, secret: str, headers: list[tuple[str, str]]) -> None:
+        self.url = url
+        self.secret = secret
+        self.headers = headers
+
+
+async def post_signed(
+    poster: HttpPoster,
+    target: Target,
+    *,
+    event_id: str,
+    event_type: str,
+    delivery_id: int,
+    attempt: int,
+    body: bytes,
+    deadline_s: float,
+) -> Response:
+    """One signed POST; raises PostError when no HTTP answer came."""
+    try:
+        parsed = netguard.parse_url(target.url)
+    except ValidationFailed as exc:
+        raise PostError(exc.message) from exc
+    timestamp = int(time.time())
+    headers = [
+        ("Content-Type", "application/json"),
+        ("User-Agent", USER_AGENT),
+        ("X-Smsbridge-Event", event_type),
+        ("X-Smsbridge-Event-Id", event_id),
+        ("X-Smsbridge-Delivery", str(delivery_id)),
+        ("X-Smsbridge-Attempt", str(attempt)),
+        (TIMESTAMP_HEADER, str(timestamp)),
+        (SIGNATURE_HEADER, sign(target.secret, timestamp, body)),
+        *target.headers,
+    ]
+    return await poster.post(parsed, headers, body, deadline_s=deadline_s)
+
+
+def custom_headers(raw: str | None) -> list[tuple[str, str]]:
+    if not raw:
+        return []
+    value: dict[str, str] = orjson.loads(raw)
+    return list(value.items())
+
+
+class WebhookSender:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.poster = HttpPoster(allow_private=settings.webhooks_allow_private)
+        self.wake = asyncio.Event()
+        self._slots = settings.webhooks_max_inflight
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._rng = random.Random()
+        self._configs: dict[int, tuple[float, dict[str, Any] | None]] = {}
+        self._callback_secrets: dict[int, str] = {}
+        self.results: GroupCommitter[Result] = GroupCommitter(
+            self._record, name="webhook-results", max_batch=2000
+        )
+        self.delivered = 0
+
+    def notify(self) -> None:
+        self.wake.set()
+
+    def start(self) -> None:
+        self.results.start()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=self.settings.webhooks_timeout_seconds)
+        await self.results.stop()
+        await self.poster.close()
+
+    async def _run(self) -> None:
+        idle = self.settings.webhooks_poll_interval_ms / 1000
+        while True:
+            try:
+                claimed = await self._claim()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("claiming webhook deliveries failed; trying again")
+                await asyncio.sleep(1)
+                continue
+            if claimed:
+                continue
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(idle):
+                    await self.wake.wait()
+
+    async def _claim(self) -> int:
+        room = self._slots - len(self._inflight)
+        if room <= 0:
+            await asyncio.sleep(0.005)
+            return 0
+        now = now_us()
+        lease = int((self.settings.webhooks_timeout_seconds + 30) * 1_000_000)
+        async with self.db.write(fresh_plans=True) as conn:
+            claimed = await deliveries.claim(
+                conn, now=now, lease_until=now + lease, limit=min(room, 500)
+            )
+        if claimed:
+            await self._load_targets(claimed)
+        loop = asyncio.get_running_loop()
+        for item in claimed:
+            task = loop.create_task(self._attempt(item))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return len(claimed)
+
+    async def _load_targets(self, claimed: list[Claimed]) -> None:
+        now = time.monotonic()
+        missing = {
+            c.webhook_id
+            for c in claimed
+            if c.webhook_id
+            and (
+                c.webhook_id not in self._configs or self._configs[c.webhook_id][0] < now
+            )
+        }
+        accounts_missing = {
+            c.account_id
+            for c in claimed
+            if not c.webhook_id and c.account_id not in self._callback_secrets
+        }
+        if not missing and not accounts_missing:
+            return
+        async with self.db.write() as conn:
+            found = await webhooks.by_ids(conn, sorted(missing))
+            for account_id in accounts_missing:
+                self._callback_secrets[account_id] = await accounts.callback_secret(
+                    conn, account_id, new_secret()
+                )
+        for webhook_id in missing:
+            self._configs[webhook_id] = (now + _CONFIG_TTL, found.get(webhook_id))
+
+    def _target(self, item: Claimed) -> Target | None:
+        if not item.webhook_id:
+            return Target(item.url or "", self._callback_secrets[item.account_id], [])
+        config = self._configs.get(item.webhook_id, (0.0, None))[1]
+        if config is None:
+            return None
+        return Target(config["url"], config["secret"], custom_headers(config["headers"]))
+
+    async def _attempt(self, item: Claimed) -> None:
+        target = self._target(item)
+        started = now_us()
+        code: int | None = None
+        latency: int | None = None
+        error: str | None = None
+        if target is None:
+            error = "the subscription was deleted"
+        else:
+            config = self._configs.get(item.webhook_id, (0.0, None))[1]
+            if item.webhook_id and config is not None and not config["enabled"]:
+                # Paused while the subscription is disabled; the attempt does not count.
+                self.results.submit_nowait(
+                    Result(
+                        item.id,
+                        item.webhook_id,
+                        item.order_key,
+                        item.attempt,
+                        started,
+                        None,
+                        None,
+                        "the subscription is disabled",
+                        READY,
+                        started + 60_000_000,
+                    )
+                )
+                return
+            try:
+                response = await post_signed(
+                    self.poster, target, event_id=item.event_id, event_type=item.event_type,
+                    delivery_id=item.id, attempt=item.attempt, body=item.payload.encode(),
+                    deadline_s=self.settings.webhooks_timeout_seconds,
+                )  # fmt: skip
+            except PostError as exc:
+                error = str(exc)
+            except Exception as exc:  # never lose the delivery to a bug in one attempt
+                log.exception("webhook delivery %s crashed", item.id)
+                error = f"internal error: {exc!r}"
+            else:
+                code, latency = response.status, response.latency_ms
+                if 200 <= code < 300:
+                    self.delivered += 1
+                    self.results.submit_nowait(
+                        Result(
+                            item.id,
+                            item.webhook_id,
+                            item.order_key,
+                            item.attempt,
+                            started,
+                            code,
+                            latency,
+                            None,
+                            DONE,
+                        )
+                    )
+                    return
+                error = f"HTTP {code}: {response.body[:200].decode('utf-8', 'replace')}"
+        self.results.submit_nowait(self._failed(item, started, code, latency, error, target))
+
+    def _failed(
+        self,
+        item: Claimed,
+        at: int,
+        code: int | None,
+        latency: int | None,
+        error: str | None,
+        target: Target | None,
+    ) -> Result:
+        delay = backoff_seconds(
+            item.attempt,
+            base=self.settings.webhooks_retry_base_seconds,
+            cap=self.settings.webhooks_retry_max_seconds,
+            rng=self._rng,
+        )
+        retry_at = now_us() + int(delay * 1_000_000)
+        if target is None or retry_at > item.give_up_at:
+            return Result(item.id, item.webhook_id, item.order_key, item.attempt, at, code,
+                          latency, error, DEAD)  # fmt: skip
+        return Result(item.id, item.webhook_id, item.order_key, item.attempt, at, code, latency,
+                      error, READY, retry_at)  # fmt: skip
+
+    async def _record(self, batch: list[Result]) -> None:
+        async with self.db.write(fresh_plans=True) as conn:
+            await deliveries.finish(conn, batch, now=now_us())
+        if any(r.state != READY for r in batch):
+            self.wake.set()  # the next delivery of a finished key is ready now
