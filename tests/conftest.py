@@ -88,7 +88,7 @@ def truncate_pg(url: str) -> None:
                 "UPDATE accounts SET balance = 0, prepaid = false, price_default = NULL, "
                 "price_high_surcharge = 0, refund_policy = 'unsent', status = 'active', "
                 "rate_limit = NULL, reload_window = 180, daily_cap = NULL, failed_logins = 0, "
-                "locked_until = NULL"
+                "locked_until = NULL, callback_secret = NULL"
             )
         finally:
             await conn.close()

@@ -122,6 +122,17 @@ class Gateway:
         if self.publisher is not None:
             self.publisher.notify()
 
+    def connector(self, name: str) -> Connector | None:
+        """A channel of this process's dispatcher (None without one)."""
+        if self.dispatcher is None:
+            return None
+        return self.dispatcher.router.connectors.get(name)
+
+    def notify_webhooks(self) -> None:
+        """Deliveries were queued again (redelivery): try them now."""
+        if self.webhook_sender is not None:
+            self.webhook_sender.notify()
+
     def _published(self) -> None:
         if self.webhook_sender is not None:
             self.webhook_sender.notify()

@@ -11,7 +11,20 @@ from starlette.responses import JSONResponse
 from smsbridge import __version__
 from smsbridge.api.errors import install_error_handlers
 from smsbridge.api.limits import BodySizeLimit
-from smsbridge.api.v1 import account, admin, auth, campaigns, contacts, groups, messages, optouts
+from smsbridge.api.v1 import (
+    account,
+    admin,
+    auth,
+    campaigns,
+    contacts,
+    events,
+    groups,
+    inbound,
+    messages,
+    optouts,
+    simulator,
+    webhooks,
+)
 from smsbridge.config import Settings
 from smsbridge.gateway import Gateway
 
@@ -49,6 +62,11 @@ def create_app(settings: Settings, *, dispatch: bool | None = None) -> FastAPI:
     app.include_router(campaigns.router)
     app.include_router(groups.router)
     app.include_router(optouts.router)
+    app.include_router(inbound.inbound_router)
+    app.include_router(inbound.conversations_router)
+    app.include_router(webhooks.router)
+    app.include_router(events.router)
+    app.include_router(simulator.router)
     app.include_router(account.router)
     app.include_router(auth.router)
     app.include_router(admin.router)

@@ -17,6 +17,10 @@ def build_connectors(settings: Settings) -> dict[str, Connector]:
         outcomes=settings.simulator_outcomes,
         seed=settings.simulator_seed,
         journal=settings.simulator_journal,
+        reply_rate=settings.simulator_reply_rate,
+        reply_delay_ms=settings.simulator_reply_delay_ms,
+        reply_texts=settings.simulator_reply_texts,
+        inbound_per_minute=settings.simulator_inbound_per_minute,
     )
     connectors: dict[str, Connector] = {simulator.name: simulator}
     if settings.channel not in connectors:

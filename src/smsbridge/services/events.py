@@ -64,6 +64,8 @@ class Event:
     label: str | None = None
     campaign_id: int | None = None
     callback_url: str | None = None
+    # Where it comes from in the feed: ("j" journal | "s" state change, txid, row id).
+    source: tuple[str, int, int] = field(default=("", 0, 0), compare=False)
     body: bytes = field(init=False, repr=False, compare=False)  # the JSON sent
 
     def __post_init__(self) -> None:
@@ -99,7 +101,7 @@ def _message_data(row: dict[str, Any], status: str, at: int) -> dict[str, Any]:
 
 
 def _message_event(prefix: str, ident: int, type_: str, row: dict[str, Any], status: str,
-                   at: int) -> Event:  # fmt: skip
+                   at: int, source: tuple[str, int, int]) -> Event:  # fmt: skip
     return Event(
         f"evt_{prefix}{ident}",
         type_,
@@ -110,6 +112,7 @@ def _message_event(prefix: str, ident: int, type_: str, row: dict[str, Any], sta
         label=row.get("label"),
         campaign_id=row.get("campaign_id"),
         callback_url=row.get("callback_url"),
+        source=source,
     )
 
 
@@ -126,6 +129,7 @@ async def build(
     received = await inbound.get_many(conn, inbound_ids) if inbound_ids else {}
     for entry in batch.journal:
         kind = entry["kind"]
+        source = ("j", int(entry["txid"] or 0), int(entry["id"]))
         data = orjson.loads(entry["data"]) if entry["data"] else {}
         if kind == journal.QUEUED:
             if not wants_queued(entry["account_id"], bool(data.get("cb"))):
@@ -137,7 +141,7 @@ async def build(
                 status = "scheduled" if row["send_at"] else "queued"
                 events.append(
                     _message_event(
-                        "q", row["recipient_id"], MESSAGE_QUEUED, row, status, entry["at"]
+                        "q", row["recipient_id"], MESSAGE_QUEUED, row, status, entry["at"], source
                     )
                 )
         elif kind == journal.INBOUND:
@@ -150,6 +154,7 @@ async def build(
                         entry["account_id"],
                         entry["at"],
                         inbound_data(sms),
+                        source=source,
                     )
                 )
         elif kind in _JOURNAL_TYPES:
@@ -163,13 +168,15 @@ async def build(
                     data,
                     campaign_id=campaign,
                     order_key=-campaign if campaign else 0,
+                    source=source,
                 )
             )
     for row in batch.changes:
         type_ = _BY_STATUS.get(row["status"])
         if type_ is not None:
+            source = ("s", int(row["txid"] or 0), int(row["event_id"]))
             events.append(
-                _message_event("s", row["event_id"], type_, row, row["status"], row["at"])
+                _message_event("s", row["event_id"], type_, row, row["status"], row["at"], source)
             )
     return events
 

@@ -228,6 +228,7 @@ async def list_messages(
             recipients.c.status,
             recipients.c.error_code,
             recipients.c.error_message,
+            recipients.c.channel,
             recipients.c.updated_at,
         )
         .where(recipients.c.message_id.in_(list(by_message)))

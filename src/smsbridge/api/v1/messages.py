@@ -14,7 +14,7 @@ from starlette.routing import Route
 from smsbridge.api.deps import CancelCaller, GatewayDep, ReadCaller, SendCaller, authenticate
 from smsbridge.api.errors import describe_validation, validation_error_response
 from smsbridge.api.v1 import render
-from smsbridge.api.v1.params import json_response, parse_cursor, parse_id
+from smsbridge.api.v1.params import json_response, parse_cursor, parse_id, time_us
 from smsbridge.api.v1.schemas import (
     BatchIn,
     BatchOut,
@@ -266,8 +266,8 @@ async def list_messages(
         to=number,
         label=label,
         foreign_id=foreign_id,
-        since=_us(since),
-        until=_us(until),
+        since=time_us(since),
+        until=time_us(until),
         before_id=before_id,
     )
     page = await gw.messages.list(caller, flt, limit)
@@ -301,13 +301,3 @@ async def get_message(message_id: str, gw: GatewayDep, caller: ReadCaller) -> Re
 async def cancel_message(message_id: str, gw: GatewayDep, caller: CancelCaller) -> Response:
     record = await gw.messages.cancel(caller, _message_id(message_id))
     return json_response(render.detailed(record))
-
-
-def _us(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValidationFailed(
-            "Dates need a time zone, e.g. 2026-05-01T00:00:00Z.", code="invalid_date"
-        )
-    return int(value.timestamp() * 1_000_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -27,6 +28,17 @@ def parse_cursor(raw: str | None) -> int | None:
             "Invalid cursor; pass `next_cursor` from the previous page.", code="invalid_cursor"
         )
     return value
+
+
+def time_us(value: datetime | None) -> int | None:
+    """A query parameter's time as unix microseconds; it must name its time zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValidationFailed(
+            "Dates need a time zone, e.g. 2026-05-01T00:00:00Z.", code="invalid_date"
+        )
+    return int(value.timestamp() * 1_000_000)
 
 
 def json_response(data: Any, status: int = 200) -> Response:

@@ -15,15 +15,19 @@ from smsbridge.core.encoding import (
 )
 from smsbridge.core.message import Status, summarize
 from smsbridge.core.pricing import credits
+from smsbridge.core.reasons import reason_for
 from smsbridge.core.timefmt import iso
 from smsbridge.services.message_plan import AcceptedMessage
 from smsbridge.store.messages import MessageRecord, Row
 
 
-def _error(code: str | None, message: str | None) -> dict[str, Any] | None:
+def _error(
+    code: str | None, message: str | None, channel: str | None = None
+) -> dict[str, Any] | None:
+    """The raw code as the channel gave it, and the reason it maps to."""
     if code is None:
         return None
-    return {"code": code, "message": message or code}
+    return {"code": code, "message": message or code, "reason": reason_for(channel, code)}
 
 
 def accepted_many(msgs: list[AcceptedMessage]) -> list[dict[str, Any]]:
@@ -38,7 +42,7 @@ def accepted(msg: AcceptedMessage) -> dict[str, Any]:
         counts[status] = counts.get(status, 0) + 1
         item: dict[str, Any] = {"id": str(r.id), "to": r.to, "status": status}
         if r.error_code is not None:
-            item["error"] = {"code": r.error_code, "message": r.error_message or r.error_code}
+            item["error"] = _error(r.error_code, r.error_message)
         if r.text is not None:
             item["text"] = r.text
             item["parts"] = r.parts
@@ -77,7 +81,7 @@ def preview(msg: AcceptedMessage) -> dict[str, Any]:
             "price": credits(r.price),
         }
         if r.error_code is not None:
-            item["error"] = {"code": r.error_code, "message": r.error_message or r.error_code}
+            item["error"] = _error(r.error_code, r.error_message)
         recipients.append(item)
     return {
         "recipients": recipients,
@@ -120,7 +124,11 @@ def listed(row: Row, rcpts: list[Row]) -> dict[str, Any]:
             "id": str(r["id"]),
             "to": r["to_number"],
             "status": r["status"],
-            **({"error": _error(r["error_code"], r["error_message"])} if r["error_code"] else {}),
+            **(
+                {"error": _error(r["error_code"], r["error_message"], r["channel"])}
+                if r["error_code"]
+                else {}
+            ),
             "updated_at": iso(r["updated_at"]),
         }
         for r in rcpts
@@ -178,7 +186,7 @@ def detailed(record: MessageRecord) -> dict[str, Any]:
             ],
         }
         if r["error_code"]:
-            item["error"] = _error(r["error_code"], r["error_message"])
+            item["error"] = _error(r["error_code"], r["error_message"], r["channel"])
         if r["text"] is not None:
             item["text"] = r["text"]
             item["encoding"] = r["encoding"]

@@ -88,6 +88,13 @@ class MessageIn(BaseModel):
         "error", description="A placeholder without a value: refuse the message, or leave it empty."
     )
     channel: str | None = Field(None, description="Send through this channel (e.g. simulator).")
+    callback_url: str | None = Field(
+        None,
+        max_length=2000,
+        description="Status events of this message (message.queued ... message.delivered) are "
+        "POSTed here as well, signed with the account's callback secret "
+        "(GET /api/v1/webhooks/callback-secret).",
+    )
 
     def to_request(self) -> SendRequest:
         return SendRequest(
@@ -109,6 +116,7 @@ class MessageIn(BaseModel):
             draft=self.draft,
             missing_fields=self.missing_fields,
             channel=self.channel,
+            callback_url=self.callback_url,
         )
 
 
