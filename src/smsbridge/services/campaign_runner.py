@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from smsbridge.core.errors import InsufficientCredit
+from smsbridge.core.pricing import credits
 from smsbridge.services.billing import BillingService
 from smsbridge.services.campaign_expansion import (
     CONTACTS,
@@ -31,12 +32,14 @@ from smsbridge.services.campaign_expansion import (
 )
 from smsbridge.services.send import SendService
 from smsbridge.store import campaigns as store
+from smsbridge.store import journal
 from smsbridge.store.db import Database, now_us
 
 log = logging.getLogger(__name__)
 CHUNK = 5000  # recipients per transaction: large enough to be fast, small enough not to
 # hold the SQLite writer long (urgent messages interleave between chunks)
 LEASE_US = 10_000_000  # a dead expander's campaign is taken over after this long
+PROGRESS_EVERY_US = 10_000_000  # campaign.progress at most this often per campaign
 
 
 class CampaignRunner:
@@ -56,6 +59,7 @@ class CampaignRunner:
         self.poll_seconds = poll_seconds
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._task: asyncio.Task[None] | None = None
+        self._reported: dict[int, tuple[int, dict[str, int]]] = {}  # campaign: (at, counts)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop())
@@ -112,6 +116,7 @@ class CampaignRunner:
                     return True
                 if row["state"] != "running":
                     return False
+                await self._progress(conn, row, now)
                 if row["phase"] == DONE:
                     if row["kind"] == "birthday":
                         return await self._birthday(conn, row, now)
@@ -123,6 +128,8 @@ class CampaignRunner:
                     ):
                         await store.set_values(conn, campaign_id, state="completed",
                                                finished_at=now, updated_at=now)  # fmt: skip
+                        await self._announce(conn, row, journal.CAMPAIGN_COMPLETED, now)
+                        self.notify()
                     return False
                 if prepared is None:
                     return True
@@ -133,6 +140,38 @@ class CampaignRunner:
         if result is not None and result.written:
             self.notify()
         return True
+
+    async def _progress(self, conn: Any, row: dict[str, Any], now: int) -> None:
+        """``campaign.progress`` every few seconds while the counts move."""
+        last_at, last_counts = self._reported.get(row["id"], (0, {}))
+        if now - last_at < PROGRESS_EVERY_US:
+            return
+        counts = await self._announce(conn, row, journal.CAMPAIGN_PROGRESS, now, unless=last_counts)
+        self._reported[row["id"]] = (now, counts)
+
+    async def _announce(
+        self,
+        conn: Any,
+        row: dict[str, Any],
+        kind: str,
+        now: int,
+        *,
+        unless: dict[str, int] | None = None,
+    ) -> dict[str, int]:
+        """Journal a campaign event with its progress (not when the counts are ``unless``)."""
+        counts, cost = await store.progress(conn, row["id"])
+        if unless is not None and counts == unless:
+            return counts
+        state = "completed" if kind == journal.CAMPAIGN_COMPLETED else row["state"]
+        await journal.append(
+            conn, account_id=row["account_id"], kind=kind, at=now, ref=row["id"],
+            data={"campaign_id": str(row["id"]), "name": row["name"], "state": state,
+                  "total": row["total"], "expanded": row["expanded"], "counts": counts,
+                  "cost": credits(cost)},
+        )  # fmt: skip
+        if kind == journal.CAMPAIGN_COMPLETED:
+            self._reported.pop(row["id"], None)
+        return counts
 
     async def _birthday(self, conn: Any, row: dict[str, Any], now: int) -> bool:
         """Start today's run once the local time reaches the campaign's hour."""

@@ -4,7 +4,9 @@ A delivery is claimed like a recipient in the message outbox: its ``due_at`` mov
 of a lease, and if the process dies mid-attempt the lease runs out and another process tries
 again. Deliveries sharing an order key (one recipient's events, to one target) go one at a
 time: a new one waits while an earlier one is open, and finishing one (delivered or dead)
-readies the next.
+readies the next. Queueing and finishing take one advisory lock on PostgreSQL, so a delivery
+queued behind one being finished at that moment is either seen by the finish or sees it
+finished (SQLite has one writer anyway).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ async def add(
     """Queue deliveries; ordered ones wait behind an open delivery with the same key."""
     if not items:
         return
+    if any(item.order_key for item in items):
+        await _serialize(conn)
     busy = await _open_keys(conn, items)
     rows = []
     for item in items:
@@ -79,12 +83,16 @@ async def _open_keys(conn: AsyncConnection, items: Sequence[NewDelivery]) -> set
                 d.c.webhook_id == webhook_id,
                 one_of(conn, d.c.order_key, ordered[start : start + 500]),
             )
-            if conn.dialect.name == "postgresql":
-                # Locks the open rows: a concurrent finish that would ready the next one
-                # waits for this commit and then sees the new row.
-                query = query.with_for_update()
             busy.update((r[0], r[1]) for r in (await conn.execute(query)).all())
     return busy
+
+
+_ORDER_LOCK = 0x5EB400C5  # pg_advisory_xact_lock key: queueing vs finishing ordered deliveries
+
+
+async def _serialize(conn: AsyncConnection) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +160,7 @@ _ATTEMPT_COLUMNS = ("delivery_id", "attempt", "at", "status_code", "latency_ms",
 async def finish(conn: AsyncConnection, results: Sequence[Result], *, now: int) -> None:
     if not results:
         return
+    results = sorted(results, key=lambda r: r.delivery_id)  # rows locked in one order
     await executemany(
         conn,
         _finish,
@@ -172,6 +181,7 @@ async def finish(conn: AsyncConnection, results: Sequence[Result], *, now: int) 
     )
     closed = [r for r in results if r.state != READY and r.order_key]
     if closed:
+        await _serialize(conn)
         await _ready_next(conn, {(r.webhook_id, r.order_key) for r in closed}, now)
 
 
@@ -205,6 +215,7 @@ async def _ready_next(conn: AsyncConnection, keys: set[tuple[int, int]], now: in
 async def ready_stranded(conn: AsyncConnection, *, now: int) -> int:
     """Ready waiting deliveries with nothing open before them (a safety net for a finish that
     raced with the publisher)."""
+    await _serialize(conn)
     earlier = aliased(d)
     blocked = exists().where(
         earlier.c.webhook_id == d.c.webhook_id,
