@@ -19,6 +19,7 @@ RUNS = [
     ["batch_ingest.py", "--workers", "2", "--concurrency", "4"],
     ["end_to_end.py"],
     ["campaign.py"],
+    ["webhooks.py"],
 ]
 
 

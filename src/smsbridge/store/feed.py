@@ -26,6 +26,7 @@ from smsbridge.store.schema import journal, messages, recipient_events, recipien
 
 Row = dict[str, Any]
 _END = 2**62
+EVENT_STATES = ("sent", "delivered", "failed", "expired", "cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,9 @@ async def read(
     )
     if account_id is not None:
         query = query.where(recipients.c.account_id == account_id)
+    # Only changes that are events (not `sending`, not a retry's `queued`): the position
+    # then rests on the last event, and the few rows after it are read again next time.
+    query = query.where(recipient_events.c.status.in_(EVENT_STATES))
     query = _after(query, recipient_events, cursor.events, bound).limit(limit)
     changes = [dict(r) for r in (await conn.execute(query)).mappings()]
     jquery: Select[Any] = select(journal)
