@@ -6,9 +6,9 @@ Used by the HTTP app, the worker and the CLI; nothing is built at import time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from smsbridge import tasks
 from smsbridge.config import Settings
 from smsbridge.connectors.base import Connector
 from smsbridge.connectors.registry import build_connectors
@@ -178,16 +178,10 @@ class Gateway:
             self._housekeeper = asyncio.get_running_loop().create_task(self._housekeeping())
 
     async def stop(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
-        if self._housekeeper is not None:
-            self._housekeeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeper
-            self._housekeeper = None
+        await tasks.cancel(self._watcher)
+        self._watcher = None
+        await tasks.cancel(self._housekeeper)
+        self._housekeeper = None
         if self.campaign_runner is not None:
             await self.campaign_runner.stop()
             self.campaign_runner = None

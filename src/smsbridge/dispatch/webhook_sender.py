@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from smsbridge import __version__
+from smsbridge import __version__, tasks
 from smsbridge.config import Settings
 from smsbridge.core import netguard
 from smsbridge.core.errors import ValidationFailed
@@ -108,11 +108,8 @@ class WebhookSender:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-sender")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=self.settings.webhooks_timeout_seconds)
         await self.results.stop()
@@ -162,9 +159,7 @@ class WebhookSender:
             c.webhook_id
             for c in claimed
             if c.webhook_id
-            and (
-                c.webhook_id not in self._configs or self._configs[c.webhook_id][0] < now
-            )
+            and (c.webhook_id not in self._configs or self._configs[c.webhook_id][0] < now)
         }
         accounts_missing = {
             c.account_id
@@ -183,93 +178,69 @@ class WebhookSender:
             self._configs[webhook_id] = (now + _CONFIG_TTL, found.get(webhook_id))
 
     def _target(self, item: Claimed) -> Target | None:
+        """Where the delivery goes (None: its subscription was deleted)."""
         if not item.webhook_id:
             return Target(item.url or "", self._callback_secrets[item.account_id], [])
-        config = self._configs.get(item.webhook_id, (0.0, None))[1]
+        config = self._config(item)
         if config is None:
             return None
         return Target(config["url"], config["secret"], custom_headers(config["headers"]))
 
+    def _config(self, item: Claimed) -> dict[str, Any] | None:
+        return self._configs.get(item.webhook_id, (0.0, None))[1]
+
     async def _attempt(self, item: Claimed) -> None:
-        target = self._target(item)
         started = now_us()
+
+        def result(state: str, code: int | None = None, latency: int | None = None,
+                   error: str | None = None, retry_at: int | None = None) -> Result:  # fmt: skip
+            return Result(item.id, item.webhook_id, item.order_key, item.attempt, started,
+                          code, latency, error, state, retry_at)  # fmt: skip
+
+        target = self._target(item)
+        if target is None:
+            self.results.submit_nowait(result(DEAD, error="the subscription was deleted"))
+            return
+        config = self._config(item)
+        if item.webhook_id and config is not None and not config["enabled"]:
+            # Paused while the subscription is disabled.
+            paused = result(READY, error="the subscription is disabled",
+                            retry_at=started + 60_000_000)  # fmt: skip
+            self.results.submit_nowait(paused)
+            return
         code: int | None = None
         latency: int | None = None
-        error: str | None = None
-        if target is None:
-            error = "the subscription was deleted"
+        try:
+            response = await post_signed(
+                self.poster, target, event_id=item.event_id, event_type=item.event_type,
+                delivery_id=item.id, attempt=item.attempt, body=item.payload.encode(),
+                deadline_s=self.settings.webhooks_timeout_seconds,
+            )  # fmt: skip
+        except PostError as exc:
+            error = str(exc)
+        except Exception as exc:  # never lose the delivery to a bug in one attempt
+            log.exception("webhook delivery %s crashed", item.id)
+            error = f"internal error: {exc!r}"
         else:
-            config = self._configs.get(item.webhook_id, (0.0, None))[1]
-            if item.webhook_id and config is not None and not config["enabled"]:
-                # Paused while the subscription is disabled; the attempt does not count.
-                self.results.submit_nowait(
-                    Result(
-                        item.id,
-                        item.webhook_id,
-                        item.order_key,
-                        item.attempt,
-                        started,
-                        None,
-                        None,
-                        "the subscription is disabled",
-                        READY,
-                        started + 60_000_000,
-                    )
-                )
+            code, latency = response.status, response.latency_ms
+            if 200 <= code < 300:
+                self.delivered += 1
+                self.results.submit_nowait(result(DONE, code, latency))
                 return
-            try:
-                response = await post_signed(
-                    self.poster, target, event_id=item.event_id, event_type=item.event_type,
-                    delivery_id=item.id, attempt=item.attempt, body=item.payload.encode(),
-                    deadline_s=self.settings.webhooks_timeout_seconds,
-                )  # fmt: skip
-            except PostError as exc:
-                error = str(exc)
-            except Exception as exc:  # never lose the delivery to a bug in one attempt
-                log.exception("webhook delivery %s crashed", item.id)
-                error = f"internal error: {exc!r}"
-            else:
-                code, latency = response.status, response.latency_ms
-                if 200 <= code < 300:
-                    self.delivered += 1
-                    self.results.submit_nowait(
-                        Result(
-                            item.id,
-                            item.webhook_id,
-                            item.order_key,
-                            item.attempt,
-                            started,
-                            code,
-                            latency,
-                            None,
-                            DONE,
-                        )
-                    )
-                    return
-                error = f"HTTP {code}: {response.body[:200].decode('utf-8', 'replace')}"
-        self.results.submit_nowait(self._failed(item, started, code, latency, error, target))
+            error = f"HTTP {code}: {response.body[:200].decode('utf-8', 'replace')}"
+        retry_at = now_us() + int(self._backoff(item.attempt) * 1_000_000)
+        if retry_at > item.give_up_at:
+            self.results.submit_nowait(result(DEAD, code, latency, error))
+        else:
+            self.results.submit_nowait(result(READY, code, latency, error, retry_at))
 
-    def _failed(
-        self,
-        item: Claimed,
-        at: int,
-        code: int | None,
-        latency: int | None,
-        error: str | None,
-        target: Target | None,
-    ) -> Result:
-        delay = backoff_seconds(
-            item.attempt,
+    def _backoff(self, attempt: int) -> float:
+        return backoff_seconds(
+            attempt,
             base=self.settings.webhooks_retry_base_seconds,
             cap=self.settings.webhooks_retry_max_seconds,
             rng=self._rng,
         )
-        retry_at = now_us() + int(delay * 1_000_000)
-        if target is None or retry_at > item.give_up_at:
-            return Result(item.id, item.webhook_id, item.order_key, item.attempt, at, code,
-                          latency, error, DEAD)  # fmt: skip
-        return Result(item.id, item.webhook_id, item.order_key, item.attempt, at, code, latency,
-                      error, READY, retry_at)  # fmt: skip
 
     async def _record(self, batch: list[Result]) -> None:
         async with self.db.write(fresh_plans=True) as conn:

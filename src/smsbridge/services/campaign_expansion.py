@@ -250,9 +250,7 @@ async def write_chunk(
             await billing.charge(conn, rows.charges, now)
         await insert_rows(conn, recipients, RECIPIENT_COLUMNS, rows.recipients)
         queued = [r[0] for r in rows.recipients if r[_STATUS] != Status.REJECTED.value]
-        await journal.append_queued(
-            conn, {current["account_id"]: (queued, False)}, at=now, key="r"
-        )
+        await journal.append_queued(conn, {current["account_id"]: (queued, False)}, at=now, key="r")
         await conn.execute(
             update(messages)
             .where(messages.c.id == chunk.message_id)

@@ -8,7 +8,6 @@ this loop over a shared PostgreSQL without expanding a chunk twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from smsbridge import tasks
 from smsbridge.core.errors import InsufficientCredit
 from smsbridge.core.pricing import credits
 from smsbridge.services.billing import BillingService
@@ -65,11 +65,8 @@ class CampaignRunner:
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         while True:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsbridge import tasks
 from smsbridge.config import Settings
 from smsbridge.services.events import MESSAGE_QUEUED, Event, EventFeed
 from smsbridge.store import deliveries, journal, leases, webhooks
@@ -118,11 +119,8 @@ class WebhookPublisher:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-publisher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
         with contextlib.suppress(Exception):
             async with self.db.write() as conn:
                 await leases.release(conn, LEASE, self.holder)
