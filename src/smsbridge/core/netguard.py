@@ -50,11 +50,14 @@ def parse_url(url: str) -> Target:
     if any(ch in url for ch in "\r\n\t "):
         raise ValidationFailed("The URL must not contain blanks or line breaks.",
                                code="invalid_url")  # fmt: skip
+    if port == 0:
+        raise ValidationFailed(f"The URL {url!r} names port 0; give a real port or none.",
+                               code="invalid_url")  # fmt: skip
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return Target(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80),
-                  path)  # fmt: skip
+    default = 443 if parts.scheme == "https" else 80
+    return Target(parts.scheme, parts.hostname, port if port is not None else default, path)
 
 
 def is_public(address: str) -> bool:

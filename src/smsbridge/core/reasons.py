@@ -79,7 +79,9 @@ def reason_for(channel: str | None, error_code: str | None) -> str | None:
     """
     if error_code is None:
         return None
-    code = error_code.strip().lower() if error_code.startswith("0x") else error_code.strip()
+    code = error_code.strip()
+    if code[:2].lower() == "0x":
+        code = code.lower()
     if channel:
         table = CHANNELS.get(channel.split(":", 1)[0])
         if table is not None and code in table:

@@ -216,10 +216,9 @@ def _parse_head(head: bytes) -> tuple[int, int | None, bool, bool]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
         if name == b"content-length":
-            try:
-                length = int(value.strip())
-            except ValueError as exc:
-                raise _BadResponse("invalid Content-Length in the response") from exc
+            if not value.strip().isdigit():
+                raise _BadResponse("invalid Content-Length in the response")
+            length = int(value.strip())
         elif name == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
         elif name == b"connection":
@@ -254,8 +253,10 @@ async def _read_body(
             if total > MAX_READ_BODY:
                 return kept, False
             chunk = await reader.readexactly(size + 2)
+            if chunk[-2:] != b"\r\n":
+                raise _BadResponse("a chunk of the response does not end in CRLF")
             if len(kept) < MAX_KEPT_BODY:
-                kept += chunk[: MAX_KEPT_BODY - len(kept)]
+                kept += chunk[: min(size, MAX_KEPT_BODY - len(kept))]
     if length is None:
         data = await reader.read(MAX_KEPT_BODY)
         return data, False  # delimited by close

@@ -50,6 +50,7 @@ class InboundService:
         now = now_us()
         sms = replace(sms, received_at=sms.received_at or now, text=sms.text[:MAX_TEXT])
         async with self.db.write() as conn:
+            await store.serialize_sender(conn, sms.channel, sms.sender)
             if sms.provider_id is not None:
                 existing = await store.known(conn, sms.channel, sms.provider_id)
                 if existing is not None:

@@ -50,8 +50,8 @@ class FeedCursor:
         left, right = value.strip().split("-")
         jt, ji = (int(v) for v in left.split("."))
         et, ei = (int(v) for v in right.split("."))
-        if min(jt, ji, et, ei) < 0:
-            raise ValueError("negative position")
+        if min(jt, ji, et, ei) < 0 or max(jt, ji, et, ei) >= 2**63:
+            raise ValueError("position out of range")
         return cls(Position(jt, ji), Position(et, ei))
 
 

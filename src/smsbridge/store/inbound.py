@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +22,16 @@ from smsbridge.store.upsert import insert_ignore
 
 Row = dict[str, Any]
 PartKey = tuple[str, str, int, int]  # channel, from number, reference, total
+
+
+async def serialize_sender(conn: AsyncConnection, channel: str, sender: str) -> None:
+    """One transaction at a time per sender on PostgreSQL: parts of one SMS arriving at once
+    must see each other, and a redelivery must see the first delivery (SQLite has one writer
+    anyway)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext(f"inbound:{channel}:{sender}")))
+        )
 
 
 async def add_part(conn: AsyncConnection, values: dict[str, Any]) -> list[Row] | None:
@@ -143,12 +153,21 @@ async def touch_conversation(
         account_id=account_id, number=number, last_inbound_id=inbound_id, last_inbound_at=at,
         unread=1, inbound_count=1, created_at=now,
     )  # fmt: skip
+    # A message stored late (parts that never completed) keeps its first part's time and does
+    # not become the conversation's latest.
+    newer = statement.excluded.last_inbound_at >= conversations.c.last_inbound_at
     await conn.execute(
         statement.on_conflict_do_update(
             index_elements=[conversations.c.account_id, conversations.c.number],
             set_={
-                "last_inbound_id": statement.excluded.last_inbound_id,
-                "last_inbound_at": statement.excluded.last_inbound_at,
+                "last_inbound_id": case(
+                    (newer, statement.excluded.last_inbound_id),
+                    else_=conversations.c.last_inbound_id,
+                ),
+                "last_inbound_at": case(
+                    (newer, statement.excluded.last_inbound_at),
+                    else_=conversations.c.last_inbound_at,
+                ),
                 "unread": conversations.c.unread + 1,
                 "inbound_count": conversations.c.inbound_count + 1,
             },
