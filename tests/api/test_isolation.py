@@ -3,14 +3,20 @@ where the route needs a scope the key lacks. A new route fails this test until i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import asyncio
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import orjson
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
-from tests.conftest import Live
+from smsbridge.testing.webhook_receiver import Received, WebhookReceiver
+from tests.conftest import Live, wait_for
 
 PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs"),
           ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}  # fmt: skip
@@ -109,9 +115,50 @@ CASES: dict[tuple[str, str], tuple[str, Any, set[int]]] = {
         "/api/v1/campaigns/{victim_campaign}/resume", None, {404}),
     ("POST", "/api/v1/campaigns/{campaign_id}/cancel"): (
         "/api/v1/campaigns/{victim_campaign}/cancel", None, {404}),
+    # Webhooks: the intruder's own list and callback secret, never the victim's subscriptions,
+    # their secrets or delivery logs. Subscribing to the victim's campaign is refused too.
+    ("POST", "/api/v1/webhooks"): ("/api/v1/webhooks", {"url": "https://example.com/steal",
+                                   "events": ["*"], "campaign_id": "{victim_campaign}"}, {422}),
+    ("GET", "/api/v1/webhooks"): ("/api/v1/webhooks", None, {200}),
+    ("GET", "/api/v1/webhooks/callback-secret"): ("/api/v1/webhooks/callback-secret", None,
+                                                  {200}),  # its own secret
+    ("POST", "/api/v1/webhooks/callback-secret/rotate"): (
+        "/api/v1/webhooks/callback-secret/rotate", None, {200}),  # rotates its own only
+    ("GET", "/api/v1/webhooks/{webhook_id}"): ("/api/v1/webhooks/{victim_webhook}", None, {404}),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): ("/api/v1/webhooks/{victim_webhook}",
+                                                 {"url": "https://evil.example/steal"}, {404}),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): ("/api/v1/webhooks/{victim_webhook}", None,
+                                                  {404}),
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret"): (
+        "/api/v1/webhooks/{victim_webhook}/rotate-secret", None, {404}),
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): ("/api/v1/webhooks/{victim_webhook}/test",
+                                                     None, {404}),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): (
+        "/api/v1/webhooks/{victim_webhook}/deliveries", None, {404}),
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): (
+        "/api/v1/webhooks/{victim_webhook}/deliveries/{victim_delivery}/redeliver", None, {404}),
+    ("POST", "/api/v1/webhooks/{webhook_id}/redeliver"): (
+        "/api/v1/webhooks/{victim_webhook}/redeliver", None, {404}),
+    # Received SMS and conversations: the intruder's own, never the victim's.
+    ("GET", "/api/v1/inbound"): ("/api/v1/inbound", None, {200}),
+    ("GET", "/api/v1/inbound/{inbound_id}"): ("/api/v1/inbound/{victim_inbound}", None, {404}),
+    ("GET", "/api/v1/conversations"): ("/api/v1/conversations", None, {200}),
+    ("GET", "/api/v1/conversations/{number}"): ("/api/v1/conversations/{victim_handset}", None,
+                                                {404}),
+    ("POST", "/api/v1/conversations/{number}/read"): (
+        "/api/v1/conversations/{victim_handset}/read", None, {404}),
+    # A simulated handset writes to the intruder's own account.
+    ("POST", "/api/v1/simulator/inbound"): ("/api/v1/simulator/inbound",
+                                            {"from": "+4917612345672", "text": "intruder here"},
+                                            {201}),
+    # The live stream never ends: it is read as a stream (see stream_events_of below), replayed
+    # from the very start of the feed, and must carry only the intruder's own events.
+    ("GET", "/api/v1/events"): ("/api/v1/events?after=0.0-0.0", None, {200}),
 }  # fmt: skip
 
 VICTIM_NUMBER = "+4917612345670"
+VICTIM_HANDSET = "+4917612345671"  # writes in to the victim; the intruder never messages it
+INTRUDER_HANDSET = "+4917612345672"
 
 
 def fill(body: Any, values: dict[str, Any]) -> Any:
@@ -140,6 +187,47 @@ def _walk(routes: Iterable[Any]) -> Iterator[tuple[str, str]]:
                     yield method, getattr(route, "path", None) or original.path
 
 
+async def stream_events_of(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 15.0,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Read the (endless) live stream until ``done(events)``: its status and the events' JSON."""
+    events: list[dict[str, Any]] = []
+    async with client.stream("GET", url, headers=headers) as r:
+        if r.status_code != 200:
+            await r.aread()
+            return r.status_code, events
+        buffer = b""
+        async with asyncio.timeout(timeout):
+            async for chunk in r.aiter_bytes():
+                *frames, buffer = (buffer + chunk).split(b"\n\n")
+                for frame in frames:
+                    for line in frame.split(b"\n"):
+                        if line.startswith(b"data: "):
+                            events.append(orjson.loads(line[len(b"data: ") :]))
+                if done(events):
+                    break
+    return 200, events
+
+
+async def simulate_inbound(live: Live, headers: dict[str, str], sender: str, text: str) -> str:
+    r = await live.client.post(
+        "/api/v1/simulator/inbound", json={"from": sender, "text": text}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    inbound_id: str = r.json()["inbound_id"]
+    return inbound_id
+
+
+def signed_with(secret: str, request: Received) -> bool:
+    ts = request.headers["x-smsbridge-timestamp"]
+    expected = hmac.new(secret.encode(), ts.encode() + b"." + request.body, hashlib.sha256)
+    return hmac.compare_digest(expected.hexdigest(), request.headers["x-smsbridge-signature"])
+
+
 def all_routes(live: Live) -> set[tuple[str, str]]:
     return set(_walk(live.gateway_app.routes)) - PUBLIC
 
@@ -157,7 +245,18 @@ async def test_every_route_is_covered(live: Live) -> None:
     assert not missing, f"routes without an isolation case: {sorted(missing)}"
 
 
-async def test_another_accounts_key_gets_nothing(live: Live) -> None:
+async def test_another_accounts_key_gets_nothing(live_factory: Any, database_url: str) -> None:
+    receiver = await WebhookReceiver().start()
+    try:
+        live = await live_factory(
+            database_url, webhooks_allow_private=True, webhooks_poll_interval_ms=20
+        )
+        await _another_accounts_key_gets_nothing(live, receiver)
+    finally:
+        await receiver.stop()
+
+
+async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiver) -> None:
     gw = live.gateway
     await gw.accounts.create("victim", email="v@victim.example", password="correct-horse")
     victim_key = await gw.keys.create(account="victim")
@@ -189,6 +288,42 @@ async def test_another_accounts_key_gets_nothing(live: Live) -> None:
     )
     assert r.status_code == 201, r.text
     victim_campaign = r.json()["id"]
+    # The victim's webhook (received SMS only), one test delivery, a received SMS, and a
+    # message whose events go to its own callback_url (the outbox's webhook 0).
+    r = await live.client.post(
+        "/api/v1/webhooks",
+        headers=victim,
+        json={"url": receiver.url, "events": ["message.inbound"]},
+    )
+    assert r.status_code == 201, r.text
+    victim_webhook, victim_secret = r.json()["id"], r.json()["secret"]
+    r = await live.client.post(f"/api/v1/webhooks/{victim_webhook}/test", headers=victim)
+    assert r.status_code == 200 and r.json()["delivered"] is True, r.text
+    victim_delivery = r.json()["delivery_id"]
+    r = await live.client.get("/api/v1/webhooks/callback-secret", headers=victim)
+    victim_callback_secret = r.json()["secret"]
+    victim_inbound = await simulate_inbound(live, victim, VICTIM_HANDSET, "victim's reply")
+    r = await live.client.post(
+        "/api/v1/messages",
+        headers=victim,
+        json={"to": "+4917612345673", "text": "cb", "callback_url": receiver.url + "/cb"},
+    )
+    assert r.status_code == 202, r.text
+    victim_messages = {victim_message, r.json()["id"]}
+
+    def hook_requests() -> list[Received]:
+        return [x for x in receiver.received if x.path == "/hooks"]
+
+    def callback_requests() -> list[Received]:
+        return [x for x in receiver.received if x.path == "/hooks/cb"]
+
+    async def settled() -> bool:
+        return len(hook_requests()) == 2 and len(callback_requests()) == 3
+
+    await wait_for(settled)
+    callback_delivery = callback_requests()[0].headers["x-smsbridge-delivery"]
+    assert all(signed_with(victim_callback_secret, x) for x in callback_requests())
+
     await gw.accounts.create("intruder")
     intruder = {"Authorization": f"Bearer {(await gw.keys.create(account='intruder')).key}"}
     values = {
@@ -198,9 +333,38 @@ async def test_another_accounts_key_gets_nothing(live: Live) -> None:
         "victim_group": victim_group,
         "victim_number": VICTIM_NUMBER,
         "victim_campaign": victim_campaign,
+        "victim_webhook": victim_webhook,
+        "victim_delivery": victim_delivery,
+        "victim_inbound": victim_inbound,
+        "victim_handset": VICTIM_HANDSET,
     }
+    victim_later = ""
+    intruder_inbound = ""
     for (method, _), (path, body, expected) in CASES.items():
         url = path.format(**values)
+        if path.startswith("/api/v1/events"):
+            # A victim event after all the above, then the intruder's own marker: the stream,
+            # replayed from the start of the feed, is read up to the marker.
+            victim_later = await simulate_inbound(live, victim, VICTIM_HANDSET, "victim again")
+            marker = await simulate_inbound(live, intruder, INTRUDER_HANDSET, "marker")
+            status, events = await stream_events_of(
+                live.client,
+                url,
+                intruder,
+                lambda evs: any(e["data"].get("inbound_id") == marker for e in evs),  # noqa: B023
+            )
+            assert status in expected, (method, path, status)
+            types = {e["type"] for e in events}
+            assert {"message.queued", "message.inbound"} <= types, types  # its own events
+            for event in events:
+                data = event["data"]
+                assert data.get("message_id") not in victim_messages, event
+                assert data.get("inbound_id") not in (victim_inbound, victim_later), event
+                assert VICTIM_HANDSET not in (data.get("from"), data.get("to")), event
+                assert "victim" not in (data.get("text") or ""), event
+            inbound_ids = {e["data"]["inbound_id"] for e in events if "inbound_id" in e["data"]}
+            assert inbound_ids == {intruder_inbound, marker}
+            continue
         if isinstance(body, str):  # a CSV body
             headers = {**intruder, "Content-Type": "text/csv"}
             r = await live.client.request(method, url, content=body.encode(), headers=headers)
@@ -219,6 +383,51 @@ async def test_another_accounts_key_gets_nothing(live: Live) -> None:
             assert VICTIM_NUMBER not in r.text
         if r.status_code == 200 and method == "GET" and path == "/api/v1/campaigns":
             assert all(c["id"] != victim_campaign for c in r.json()["campaigns"])
+        if method == "POST" and path == "/api/v1/webhooks":
+            assert r.json()["error"]["code"] == "campaign_not_found"
+        if r.status_code == 200 and method == "GET" and path == "/api/v1/webhooks":
+            assert all(w["id"] != victim_webhook for w in r.json()["webhooks"])
+        if r.status_code == 200 and path.startswith("/api/v1/webhooks/callback-secret"):
+            assert r.json()["secret"] != victim_callback_secret
+        if r.status_code == 200 and method == "GET" and path == "/api/v1/inbound":
+            assert all(i["from"] != VICTIM_HANDSET for i in r.json()["inbound"])
+        if r.status_code == 200 and method == "GET" and path == "/api/v1/conversations":
+            assert all(c["number"] != VICTIM_HANDSET for c in r.json()["conversations"])
+        if r.status_code == 201 and path == "/api/v1/simulator/inbound":
+            intruder_inbound = r.json()["inbound_id"]
+    # nor can the victim's webhooks, deliveries and callbacks be reached another way
+    r = await live.client.post(
+        "/api/v1/webhooks",
+        headers=intruder,
+        json={"url": "https://example.com/mine", "events": ["*"], "enabled": False},
+    )
+    assert r.status_code == 201, r.text
+    own_webhook = r.json()["id"]
+    r = await live.client.post(
+        f"/api/v1/webhooks/{own_webhook}/deliveries/{victim_delivery}/redeliver", headers=intruder
+    )
+    assert r.status_code == 404 and r.json()["error"]["code"] == "delivery_not_found", r.text
+    r = await live.client.get(f"/api/v1/webhooks/{own_webhook}/deliveries", headers=intruder)
+    assert r.status_code == 200 and r.json()["deliveries"] == [], r.text
+    # Per-message callbacks live in the outbox as webhook 0, of every account: not a webhook.
+    for method, url in (
+        ("GET", "/api/v1/webhooks/0"),
+        ("GET", "/api/v1/webhooks/0/deliveries"),
+        ("POST", "/api/v1/webhooks/0/redeliver"),
+        ("POST", f"/api/v1/webhooks/0/deliveries/{callback_delivery}/redeliver"),
+        ("POST", "/api/v1/webhooks/0/test"),
+        ("PATCH", "/api/v1/webhooks/0"),
+        ("DELETE", "/api/v1/webhooks/0"),
+    ):
+        body = {"url": "https://evil.example/"} if method == "PATCH" else None
+        r = await live.client.request(method, url, json=body, headers=intruder)
+        assert r.status_code == 404, (method, url, r.text)
+    r = await live.client.patch(
+        f"/api/v1/webhooks/{own_webhook}", json={"campaign_id": victim_campaign}, headers=intruder
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "campaign_not_found", r.text
+    r = await live.client.get("/api/v1/inbound", params={"from": VICTIM_HANDSET}, headers=intruder)
+    assert r.status_code == 200 and r.json()["inbound"] == [], r.text
     # nor can the victim's groups, contacts or ids be reached another way
     for ref in (str(victim_group), "victims"):
         r = await live.client.get(f"/api/v1/groups/{ref}", headers=intruder)
@@ -272,3 +481,39 @@ async def test_another_accounts_key_gets_nothing(live: Live) -> None:
     r = await live.client.get(f"/api/v1/campaigns/{victim_campaign}", headers=victim)
     assert r.status_code == 200 and r.json()["text"] == "secret offer"
     assert r.json()["state"] == "draft"
+    # and so are the victim's webhook, its secret, its log, its callbacks and received SMS
+    r = await live.client.get(f"/api/v1/webhooks/{victim_webhook}", headers=victim)
+    assert r.status_code == 200 and r.json()["url"] == receiver.url, r.text
+    assert r.json()["enabled"] is True and r.json()["campaign_id"] is None
+    r = await live.client.get("/api/v1/webhooks", headers=victim)
+    assert [w["id"] for w in r.json()["webhooks"]] == [victim_webhook]
+    r = await live.client.get("/api/v1/webhooks/callback-secret", headers=victim)
+    assert r.json()["secret"] == victim_callback_secret
+
+    async def later_arrived() -> bool:
+        return len(hook_requests()) >= 3
+
+    await wait_for(later_arrived)
+    await asyncio.sleep(0.3)  # anything the intruder set off would have arrived by now
+    hooks = hook_requests()
+    assert [orjson.loads(x.body)["type"] for x in hooks] == [
+        "webhook.test",
+        "message.inbound",
+        "message.inbound",
+    ]
+    assert [orjson.loads(x.body)["data"]["inbound_id"] for x in hooks[1:]] == [
+        victim_inbound,
+        victim_later,
+    ]
+    assert len(callback_requests()) == 3  # no callback sent again
+    r = await live.client.post(f"/api/v1/webhooks/{victim_webhook}/test", headers=victim)
+    assert r.json()["delivered"] is True, r.text
+    assert all(signed_with(victim_secret, x) for x in hook_requests())  # the secret is unchanged
+    r = await live.client.get(f"/api/v1/webhooks/{victim_webhook}/deliveries", headers=victim)
+    assert len(r.json()["deliveries"]) == 4, r.text
+    assert all(d["state"] == "done" and d["attempts"] == 1 for d in r.json()["deliveries"])
+    r = await live.client.get(f"/api/v1/inbound/{victim_inbound}", headers=victim)
+    assert r.status_code == 200 and r.json()["read_at"] is None, r.text
+    assert r.json()["text"] == "victim's reply"
+    r = await live.client.get(f"/api/v1/conversations/{VICTIM_HANDSET}", headers=victim)
+    assert r.status_code == 200 and r.json()["unread"] == 2, r.text

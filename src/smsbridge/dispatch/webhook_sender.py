@@ -13,9 +13,9 @@ import contextlib
 import logging
 import random
 import time
-from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge import __version__, tasks
 from smsbridge.config import Settings
@@ -26,23 +26,50 @@ from smsbridge.dispatch.http_post import HttpPoster, PostError, Response
 from smsbridge.dispatch.retry import backoff_seconds
 from smsbridge.store import accounts, deliveries, webhooks
 from smsbridge.store.db import Database, now_us
-from smsbridge.store.deliveries import DEAD, DONE, READY, Claimed, Result
+from smsbridge.store.deliveries import DEAD, DONE, GONE, READY, Claimed, Result
 from smsbridge.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
-_CONFIG_TTL = 2.0  # seconds a subscription's url, secret and headers are cached
 USER_AGENT = f"smsbridge-webhooks/{__version__}"
 
 
 class Target:
     """Where and how one delivery goes."""
 
-    __slots__ = ("headers", "secret", "url")
+    __slots__ = ("enabled", "headers", "secret", "url")
 
-    def __init__(self, url: str, secret: str, headers: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, url: str, secret: str, headers: list[tuple[str, str]], enabled: bool = True
+    ) -> None:
         self.url = url
         self.secret = secret
         self.headers = headers
+        self.enabled = enabled
+
+
+async def _targets(conn: AsyncConnection, claimed: list[Claimed]) -> dict[int, Target | None]:
+    """Each claimed delivery's target as of now (None: its subscription is gone)."""
+    configs = await webhooks.by_ids(conn, sorted({c.webhook_id for c in claimed if c.webhook_id}))
+    secrets: dict[int, str] = {}
+    for account_id in sorted({c.account_id for c in claimed if not c.webhook_id}):
+        secrets[account_id] = await accounts.callback_secret(conn, account_id, new_secret())
+    out: dict[int, Target | None] = {}
+    for item in claimed:
+        if not item.webhook_id:
+            out[item.id] = Target(item.url or "", secrets[item.account_id], [])
+            continue
+        config = configs.get(item.webhook_id)
+        out[item.id] = (
+            None
+            if config is None
+            else Target(
+                config["url"],
+                config["secret"],
+                custom_headers(config["headers"]),
+                bool(config["enabled"]),
+            )
+        )
+    return out
 
 
 async def post_signed(
@@ -93,8 +120,8 @@ class WebhookSender:
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
-        self._configs: dict[int, tuple[float, dict[str, Any] | None]] = {}
-        self._callback_secrets: dict[int, str] = {}
+        self._stopping = False
+        self._claimed: set[int] = set()  # claimed and not yet recorded
         self.results: GroupCommitter[Result] = GroupCommitter(
             self._record, name="webhook-results", max_batch=2000
         )
@@ -108,20 +135,31 @@ class WebhookSender:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-sender")
 
     async def stop(self) -> None:
-        await tasks.cancel(self._task)
-        self._task = None
+        """Stop claiming, let attempts in flight finish (up to the timeout), and hand back what
+        was claimed but not attempted so that another process takes it at once."""
+        self._stopping = True
+        self.wake.set()
+        if self._task is not None:
+            await asyncio.wait([self._task], timeout=5)
+            await tasks.cancel(self._task)
+            self._task = None
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=self.settings.webhooks_timeout_seconds)
+        for task in list(self._inflight):
+            await tasks.cancel(task)
         await self.results.stop()
+        if self._claimed:
+            with contextlib.suppress(Exception):
+                async with self.db.write() as conn:
+                    await deliveries.release(conn, sorted(self._claimed), now=now_us())
+            self._claimed.clear()
         await self.poster.close()
 
     async def _run(self) -> None:
         idle = self.settings.webhooks_poll_interval_ms / 1000
-        while True:
+        while not self._stopping:
             try:
                 claimed = await self._claim()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("claiming webhook deliveries failed; trying again")
                 await asyncio.sleep(1)
@@ -144,52 +182,17 @@ class WebhookSender:
             claimed = await deliveries.claim(
                 conn, now=now, lease_until=now + lease, limit=min(room, 500)
             )
-        if claimed:
-            await self._load_targets(claimed)
+            # Read with the claim: a changed URL, secret or header applies to the next batch.
+            targets = await _targets(conn, claimed) if claimed else {}
+        self._claimed.update(item.id for item in claimed)
         loop = asyncio.get_running_loop()
         for item in claimed:
-            task = loop.create_task(self._attempt(item))
+            task = loop.create_task(self._attempt(item, targets.get(item.id)))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
         return len(claimed)
 
-    async def _load_targets(self, claimed: list[Claimed]) -> None:
-        now = time.monotonic()
-        missing = {
-            c.webhook_id
-            for c in claimed
-            if c.webhook_id
-            and (c.webhook_id not in self._configs or self._configs[c.webhook_id][0] < now)
-        }
-        accounts_missing = {
-            c.account_id
-            for c in claimed
-            if not c.webhook_id and c.account_id not in self._callback_secrets
-        }
-        if not missing and not accounts_missing:
-            return
-        async with self.db.write() as conn:
-            found = await webhooks.by_ids(conn, sorted(missing))
-            for account_id in accounts_missing:
-                self._callback_secrets[account_id] = await accounts.callback_secret(
-                    conn, account_id, new_secret()
-                )
-        for webhook_id in missing:
-            self._configs[webhook_id] = (now + _CONFIG_TTL, found.get(webhook_id))
-
-    def _target(self, item: Claimed) -> Target | None:
-        """Where the delivery goes (None: its subscription was deleted)."""
-        if not item.webhook_id:
-            return Target(item.url or "", self._callback_secrets[item.account_id], [])
-        config = self._config(item)
-        if config is None:
-            return None
-        return Target(config["url"], config["secret"], custom_headers(config["headers"]))
-
-    def _config(self, item: Claimed) -> dict[str, Any] | None:
-        return self._configs.get(item.webhook_id, (0.0, None))[1]
-
-    async def _attempt(self, item: Claimed) -> None:
+    async def _attempt(self, item: Claimed, target: Target | None) -> None:
         started = now_us()
 
         def result(state: str, code: int | None = None, latency: int | None = None,
@@ -197,13 +200,11 @@ class WebhookSender:
             return Result(item.id, item.webhook_id, item.order_key, item.attempt, started,
                           code, latency, error, state, retry_at)  # fmt: skip
 
-        target = self._target(item)
         if target is None:
-            self.results.submit_nowait(result(DEAD, error="the subscription was deleted"))
+            # The subscription was deleted: the delivery goes with it.
+            self.results.submit_nowait(result(GONE, error="the subscription was deleted"))
             return
-        config = self._config(item)
-        if item.webhook_id and config is not None and not config["enabled"]:
-            # Paused while the subscription is disabled.
+        if not target.enabled:
             paused = result(READY, error="the subscription is disabled",
                             retry_at=started + 60_000_000)  # fmt: skip
             self.results.submit_nowait(paused)
@@ -245,5 +246,6 @@ class WebhookSender:
     async def _record(self, batch: list[Result]) -> None:
         async with self.db.write(fresh_plans=True) as conn:
             await deliveries.finish(conn, batch, now=now_us())
+        self._claimed.difference_update(r.delivery_id for r in batch)
         if any(r.state != READY for r in batch):
             self.wake.set()  # the next delivery of a finished key is ready now

@@ -169,6 +169,9 @@ class WebhookPublisher:
         async with self.db.write() as conn:
             if not await _move_cursor(conn, start, cursor):
                 return False  # another publisher took over meanwhile
+            # A subscription deleted or disabled since it was read gets nothing.
+            live = await webhooks.enabled_ids(conn, {item.webhook_id for item in items} - {0})
+            items = [item for item in items if not item.webhook_id or item.webhook_id in live]
             await deliveries.add(conn, items, now=now, give_up_at=give_up)
         self.published += len(items)
         if items:

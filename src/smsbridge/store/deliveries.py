@@ -24,6 +24,7 @@ from smsbridge.store.schema import webhook_attempts, webhook_deliveries
 
 Row = dict[str, Any]
 WAITING, READY, DONE, DEAD = "waiting", "ready", "done", "dead"
+GONE = "gone"  # a result only: the subscription was deleted, the delivery goes with it
 # Spelled as in the partial index, so both databases use it.
 _OPEN = text("webhook_deliveries.state IN ('waiting', 'ready')")
 d = webhook_deliveries
@@ -158,6 +159,10 @@ _ATTEMPT_COLUMNS = ("delivery_id", "attempt", "at", "status_code", "latency_ms",
 
 
 async def finish(conn: AsyncConnection, results: Sequence[Result], *, now: int) -> None:
+    gone = [r.delivery_id for r in results if r.state == GONE]
+    if gone:
+        await conn.execute(delete(d).where(one_of(conn, d.c.id, gone)))
+        results = [r for r in results if r.state != GONE]
     if not results:
         return
     results = sorted(results, key=lambda r: r.delivery_id)  # rows locked in one order
@@ -173,6 +178,12 @@ async def finish(conn: AsyncConnection, results: Sequence[Result], *, now: int) 
         ],
     )  # fmt: skip
     failed = [r for r in results if r.state != DONE]
+    if failed:  # not for deliveries deleted meanwhile with their subscription
+        result = await conn.execute(
+            select(d.c.id).where(one_of(conn, d.c.id, [r.delivery_id for r in failed]))
+        )
+        present = {row[0] for row in result.all()}
+        failed = [r for r in failed if r.delivery_id in present]
     await insert_rows(
         conn,
         webhook_attempts,
@@ -287,6 +298,15 @@ async def redeliver(
     return int(result.rowcount or 0)
 
 
+async def release(conn: AsyncConnection, ids: Sequence[int], *, now: int) -> None:
+    """Hand back claimed deliveries that were not attempted (their attempt is not counted)."""
+    await conn.execute(
+        update(d)
+        .where(one_of(conn, d.c.id, list(ids)), d.c.state == READY, d.c.due_at > now)
+        .values(due_at=now, attempts=d.c.attempts - 1)
+    )
+
+
 async def prune(conn: AsyncConnection, *, before: int, limit: int = 10_000) -> int:
     """Forget finished deliveries older than ``before``."""
     ids = [
@@ -302,6 +322,10 @@ async def prune(conn: AsyncConnection, *, before: int, limit: int = 10_000) -> i
             delete(webhook_attempts).where(one_of(conn, webhook_attempts.c.delivery_id, ids))
         )
         await conn.execute(delete(d).where(one_of(conn, d.c.id, ids)))
+    # Attempts recorded after their delivery was deleted with its subscription.
+    await conn.execute(
+        delete(webhook_attempts).where(~exists().where(d.c.id == webhook_attempts.c.delivery_id))
+    )
     return len(ids)
 
 

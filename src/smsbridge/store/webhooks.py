@@ -63,6 +63,17 @@ async def all_enabled(conn: AsyncConnection) -> list[Row]:
     return [dict(r) for r in result.mappings()]
 
 
+async def enabled_ids(conn: AsyncConnection, ids: set[int]) -> set[int]:
+    """Which of ``ids`` exist and are enabled; on PostgreSQL they stay so until commit (a
+    delete or disable waits for the caller's transaction)."""
+    if not ids:
+        return set()
+    query = select(webhooks.c.id).where(webhooks.c.id.in_(sorted(ids)), webhooks.c.enabled)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    return {r[0] for r in (await conn.execute(query)).all()}
+
+
 async def by_ids(conn: AsyncConnection, ids: list[int]) -> dict[int, Row]:
     if not ids:
         return {}

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from smsbridge.api.deps import GatewayDep, WebhooksCaller
 from smsbridge.api.v1.params import json_response, parse_cursor, parse_id
 from smsbridge.api.v1.schemas import ErrorOut
-from smsbridge.core.errors import NotFound
+from smsbridge.core.errors import NotFound, ValidationFailed
 from smsbridge.core.timefmt import iso
 from smsbridge.services.events import EVENT_TYPES
 
@@ -32,7 +32,7 @@ EXAMPLE: dict[str, Any] = {
 
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
-    url: str = Field(max_length=2000, description="Where events are POSTed (http or https)")
+    url: str = Field(description="Where events are POSTed (http or https)")
     events: list[str] = Field(
         min_length=1, max_length=20, description=f'Any of {", ".join(EVENT_TYPES)}, or "*"'
     )
@@ -48,7 +48,7 @@ class WebhookIn(BaseModel):
 
 class WebhookPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": False}]})
-    url: str | None = Field(None, max_length=2000)
+    url: str | None = None
     events: list[str] | None = Field(None, min_length=1, max_length=20)
     secret: str | None = None
     label: str | None = Field(None, max_length=100)
@@ -63,7 +63,10 @@ def _fields(body: BaseModel) -> dict[str, Any]:
     if fields.get("campaign_id") is not None:
         campaign = parse_id(str(fields["campaign_id"]))
         if campaign is None:
-            raise NotFound("There is no such campaign.", code="campaign_not_found")
+            raise ValidationFailed(
+                f"There is no campaign {fields['campaign_id']!r} in this account.",
+                code="campaign_not_found",
+            )
         fields["campaign_id"] = campaign
     return fields
 
