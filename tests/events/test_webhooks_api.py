@@ -681,7 +681,7 @@ async def test_campaign_filter(
         headers=live.headers,
     )
     assert r.status_code == 201, r.text
-    campaign = str(r.json()["id"])
+    campaign = r.json()["id"]
     hook = await create(live, url=receiver.url + "/campaign", events=["*"], campaign_id=campaign)
     assert hook["campaign_id"] == campaign
     await create(live, url=receiver.url + "/completed", events=["campaign.completed"])

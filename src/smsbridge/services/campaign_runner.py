@@ -162,7 +162,7 @@ class CampaignRunner:
         state = "completed" if kind == journal.CAMPAIGN_COMPLETED else row["state"]
         await journal.append(
             conn, account_id=row["account_id"], kind=kind, at=now, ref=row["id"],
-            data={"campaign_id": str(row["id"]), "name": row["name"], "state": state,
+            data={"campaign_id": row["id"], "name": row["name"], "state": state,
                   "total": row["total"], "expanded": row["expanded"], "counts": counts,
                   "cost": credits(cost)},
         )  # fmt: skip

@@ -92,7 +92,7 @@ def _message_data(row: dict[str, Any], status: str, at: int) -> dict[str, Any]:
         ),
         "foreign_id": row.get("foreign_id"),
         "label": row.get("label"),
-        "campaign_id": str(campaign) if campaign is not None else None,
+        "campaign_id": campaign,  # as in the campaigns API
         "channel": row.get("channel"),
         "parts": row.get("parts") or row.get("message_parts"),
         "test": bool(row.get("test")),

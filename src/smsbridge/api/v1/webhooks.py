@@ -77,7 +77,7 @@ def _webhook(row: dict[str, Any]) -> dict[str, Any]:
         "url": row["url"],
         "events": row["events"].split(","),
         "label": row["label"],
-        "campaign_id": str(row["campaign_id"]) if row["campaign_id"] is not None else None,
+        "campaign_id": row["campaign_id"],
         "headers": orjson.loads(row["headers"]) if row["headers"] else {},
         "description": row["description"],
         "enabled": bool(row["enabled"]),
