@@ -46,12 +46,16 @@ class Subscriptions:
             self.by_account.setdefault(row["account_id"], []).append(row)
 
     def wants_queued(self, account_id: int, callback: bool) -> bool:
-        if callback:
-            return True
-        return any(
-            "*" in s["_types"] or MESSAGE_QUEUED in s["_types"]
-            for s in self.by_account.get(account_id, ())
-        )
+        return callback or account_id in self.queued_accounts
+
+    @property
+    def queued_accounts(self) -> set[int]:
+        """Accounts with a subscription to ``message.queued``."""
+        return {
+            account_id
+            for account_id, subs in self.by_account.items()
+            if any("*" in s["_types"] or MESSAGE_QUEUED in s["_types"] for s in subs)
+        }
 
     def matching(self, event: Event) -> list[dict[str, Any]]:
         out = []
@@ -157,12 +161,18 @@ class WebhookPublisher:
         """Publish the next batch of events; True when more are waiting."""
         async with self.db.read() as conn:
             start = await _load_cursor(conn)
-            subs = Subscriptions(await webhooks.all_enabled(conn))
+            before = Subscriptions(await webhooks.all_enabled(conn))
         events, cursor, more = await self.feed.read(
-            start, limit=limit, wants_queued=subs.wants_queued
+            start, limit=limit, wants_queued=before.wants_queued
         )
         if cursor == start:
             return False
+        # Subscriptions as of after the read: one created meanwhile gets the events of this
+        # batch that happened after it was created.
+        async with self.db.read() as conn:
+            subs = Subscriptions(await webhooks.all_enabled(conn))
+        if subs.queued_accounts - before.queued_accounts:
+            return True  # queued batches were read without expanding them: read them again
         items = [item for event in events for item in targets(event, subs)]
         now = now_us()
         give_up = now + int(self.settings.webhooks_give_up_hours * _HOUR_US)
