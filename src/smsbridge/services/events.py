@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -53,7 +54,7 @@ _JOURNAL_TYPES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Event:
     id: str
     type: str
@@ -66,11 +67,12 @@ class Event:
     callback_url: str | None = None
     # Where it comes from in the feed: ("j" journal | "s" state change, txid, row id).
     source: tuple[str, int, int] = field(default=("", 0, 0), compare=False)
-    body: bytes = field(init=False, repr=False, compare=False)  # the JSON sent
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def body(self) -> bytes:
+        """The JSON sent; encoded once, and only for events someone receives."""
         body = {"id": self.id, "type": self.type, "created_at": iso(self.at), "data": self.data}
-        object.__setattr__(self, "body", orjson.dumps(body))
+        return orjson.dumps(body)
 
 
 def _message_data(row: dict[str, Any], status: str, at: int) -> dict[str, Any]:

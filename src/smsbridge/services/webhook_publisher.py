@@ -45,17 +45,15 @@ class Subscriptions:
             row["_types"] = set(row["events"].split(","))
             self.by_account.setdefault(row["account_id"], []).append(row)
 
-    def wants_queued(self, account_id: int, callback: bool) -> bool:
-        return callback or account_id in self.queued_accounts
-
-    @property
-    def queued_accounts(self) -> set[int]:
-        """Accounts with a subscription to ``message.queued``."""
-        return {
+        # Accounts with a subscription to ``message.queued``.
+        self.queued_accounts = {
             account_id
             for account_id, subs in self.by_account.items()
             if any("*" in s["_types"] or MESSAGE_QUEUED in s["_types"] for s in subs)
         }
+
+    def wants_queued(self, account_id: int, callback: bool) -> bool:
+        return callback or account_id in self.queued_accounts
 
     def matching(self, event: Event) -> list[dict[str, Any]]:
         out = []

@@ -63,6 +63,15 @@ class FeedBatch:
     more: bool  # a limit was reached: read again at once
 
 
+# What every message event carries about its message.
+_MESSAGE_COLUMNS = (
+    messages.c.parts.label("message_parts"),
+    messages.c.foreign_id,
+    messages.c.label,
+    messages.c.campaign_id,
+    messages.c.callback_url,
+    messages.c.test,
+)
 STATE_COLUMNS = (
     recipient_events.c.id.label("event_id"),
     recipient_events.c.txid,
@@ -77,12 +86,7 @@ STATE_COLUMNS = (
     recipients.c.error_message,
     recipients.c.channel,
     recipients.c.parts,
-    messages.c.parts.label("message_parts"),
-    messages.c.foreign_id,
-    messages.c.label,
-    messages.c.campaign_id,
-    messages.c.callback_url,
-    messages.c.test,
+    *_MESSAGE_COLUMNS,
 )
 
 
@@ -148,12 +152,7 @@ async def queued_recipients(
         recipients.c.status,
         recipients.c.parts,
         recipients.c.created_at,
-        messages.c.parts.label("message_parts"),
-        messages.c.foreign_id,
-        messages.c.label,
-        messages.c.campaign_id,
-        messages.c.callback_url,
-        messages.c.test,
+        *_MESSAGE_COLUMNS,
         messages.c.send_at,
     )
     out: list[Row] = []

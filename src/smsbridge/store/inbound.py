@@ -105,31 +105,32 @@ async def known(conn: AsyncConnection, channel: str, provider_id: str) -> int | 
     return int(value) if value is not None else None
 
 
-async def last_sent_to(conn: AsyncConnection, account_id: int, number: str) -> int | None:
-    """The last message the account sent to ``number`` (the one a reply answers)."""
+async def _last_to(conn: AsyncConnection, account_id: int, number: str) -> tuple[int, int] | None:
+    """(recipient id, message id) of the last message the account sent to ``number``."""
     result = await conn.execute(
-        select(recipients.c.message_id)
+        select(recipients.c.id, recipients.c.message_id)
         .where(recipients.c.account_id == account_id, recipients.c.to_number == number)
         .order_by(recipients.c.id.desc())
         .limit(1)
     )
-    value = result.scalar()
-    return int(value) if value is not None else None
+    row = result.first()
+    return (int(row[0]), int(row[1])) if row is not None else None
+
+
+async def last_sent_to(conn: AsyncConnection, account_id: int, number: str) -> int | None:
+    """The last message the account sent to ``number`` (the one a reply answers)."""
+    last = await _last_to(conn, account_id, number)
+    return last[1] if last else None
 
 
 async def owner_of(conn: AsyncConnection, number: str) -> int | None:
-    """The account that messaged ``number`` last, or None if none ever did."""
+    """The account that messaged ``number`` last, or None if none ever did (one indexed
+    lookup per account: the recipients index leads with the account)."""
     best: tuple[int, int] | None = None
     for (account_id,) in (await conn.execute(select(accounts.c.id))).all():
-        result = await conn.execute(
-            select(recipients.c.id)
-            .where(recipients.c.account_id == account_id, recipients.c.to_number == number)
-            .order_by(recipients.c.id.desc())
-            .limit(1)
-        )
-        last = result.scalar()
-        if last is not None and (best is None or last > best[0]):
-            best = (int(last), int(account_id))
+        last = await _last_to(conn, account_id, number)
+        if last is not None and (best is None or last[0] > best[0]):
+            best = (last[0], int(account_id))
     return best[1] if best else None
 
 

@@ -1,400 +1,66 @@
-"""A fake SMSGate Android phone that speaks the app's device protocol over real HTTP.
-
-It plays capcom6/android-sms-gateway ("SMSGate", package ``me.capcom.smsgateway``) in
-private-server mode with the notification channel ``SSE_ONLY``: it registers with
-``POST {api_url}/device``, downloads ``/webhooks`` and ``/settings``, listens on the
-``/events`` Server-Sent-Events stream, pulls ``/message``, "sends" each message per recipient
-on a SIM, reports states with ``PATCH /message`` and posts signed webhooks straight to the
-URLs the server handed out. Everything it does is recorded for assertions.
-
-Behaviour follows the app's source (GatewayApi, GatewayService, SSEManager,
-SSEForegroundService, EventsRouter, SendStateWorker, MessagesService, MessagesDao,
-MessageWithRecipients, webhooks EventsReceiver, WebHooksService, SendWebhookWorker,
-WebhookQueueRepository, PayloadSingingPlugin, ReceiverService, extensions/GsonBuilder):
-
-* JSON is written the way the app's Gson writes it: compact, no HTML escaping, dates as
-  ``yyyy-MM-dd'T'HH:mm:ss.SSSXXX`` in the device's zone, and **null fields left out** (Gson
-  does not serialise nulls), so a registration without a push token carries no ``pushToken``
-  key. ``serialize_nulls=True`` writes them as ``null`` instead.
-* One ``PATCH /message`` per state change, as the app starts a SendStateWorker for every
-  MessageStateChangedEvent: first per recipient ``Processed`` (the message-level state stays
-  ``Pending`` until every recipient is processed), then ``Sent``, then ``Delivered`` or
-  ``Failed``. The message-level state is computed as MessageWithRecipients.state does (any
-  Pending → Pending, any Processed → Processed, all Failed → Failed, all Delivered →
-  Delivered, otherwise Sent), and ``states`` is the message's history, ``Pending`` included.
-  Reports are sent one after another (snapshots taken when the state changed) and retried with
-  exponential backoff, at most ``state_retries`` times, as SendStateWorker does.
-* Webhooks: one delivery per matching registration, envelope ``{id, webhookId, event,
-  deviceId, payload}``, signed with ``X-Signature`` = hex HMAC-SHA256(signing key, body +
-  ``X-Timestamp``), retried on non-2xx or network errors after ``base * 2**(n-1)`` at most
-  ``webhooks.retry_count`` (default 15) times.
-* Offline is "no data connection": HTTP stops (public calls raise :class:`DeviceOffline`),
-  state reports and webhooks wait for the network as WorkManager's CONNECTED constraint makes
-  them wait, while the radio keeps sending SMS already pulled and receiving new ones.
-
-Timers that the app takes from its settings (send intervals, limit periods, ping interval)
-are multiplied by ``time_scale``; the app's fixed back-off delays are constructor parameters,
-so tests can run them in milliseconds.
-"""
+"""The fake phone itself (see the package docstring)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import random
 import secrets
 import string
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
 
 import httpx
 
-APP_ID = "me.capcom.smsgateway"
-APP_VERSION = "1.66.1"
-# The SSE stream is opened with a bare OkHttpClient (SSEManager), hence OkHttp's own agent.
-OKHTTP_USER_AGENT = "okhttp/4.12.0"
-
-PENDING = "Pending"
-CANCELLING = "Cancelling"
-CANCELLED = "Cancelled"
-PROCESSED = "Processed"
-SENT = "Sent"
-DELIVERED = "Delivered"
-FAILED = "Failed"
-
-TTL_EXPIRED = "TTL expired"
-SEND_FAILURE = "Send result: RESULT_ERROR_GENERIC_FAILURE (Generic failure cause)"
-DELIVERY_FAILURE = "Delivery result from SC +10000000000: 64"
-
-# SSE event types the app knows (ExternalEventType); anything else is logged and dropped.
-EXTERNAL_EVENTS = frozenset(
-    {
-        "MessageEnqueued",
-        "WebhooksUpdated",
-        "SettingsUpdated",
-        "MessageCancelled",
-        "MessagesExportRequested",
-    }
+from smsbridge.testing.fake_device.app import (
+    APP_ID,
+    APP_VERSION,
+    CANCELLED,
+    CANCELLING,
+    DELIVERED,
+    DELIVERY_FAILURE,
+    EXTERNAL_EVENTS,
+    FAILED,
+    LIMIT_PERIODS,
+    OKHTTP_USER_AGENT,
+    PENDING,
+    PRIORITY_EXPEDITED,
+    PROCESSED,
+    SEND_FAILURE,
+    SENT,
+    TTL_EXPIRED,
+    WEBHOOK_EVENTS,
+    ApiError,
+    DeviceClosed,
+    DeviceOffline,
+    FakeDeviceError,
+    format_date,
+    gson_dumps,
+    inbox_message_id,
+    nanoid,
+    parse_date,
+    parts_count,
+    sign_webhook,
+    utc_now,
 )
-
-_NANOID_ALPHABET = "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_LIMIT_PERIODS = {"PerMinute": 60, "Per30Minutes": 1800, "PerHour": 3600, "PerDay": 86400}
-_PRIORITY_EXPEDITED = 100
-_WEBHOOK_EVENTS = {
-    SENT: "sms:sent",
-    DELIVERED: "sms:delivered",
-    FAILED: "sms:failed",
-    CANCELLED: "sms:cancelled",
-}
-
-OutcomeResult = Literal["delivered", "sent", "failed", "undelivered", "error"]
-
-
-class FakeDeviceError(Exception):
-    """Base class of the fake's own errors."""
-
-
-class DeviceOffline(FakeDeviceError):
-    """The device has no data connection (after :meth:`FakeDevice.go_offline`)."""
-
-
-class DeviceClosed(FakeDeviceError):
-    """The device was closed."""
-
-
-class ApiError(FakeDeviceError):
-    """A non-2xx answer: the app's Ktor client runs with ``expectSuccess = true``."""
-
-    def __init__(self, method: str, path: str, status: int, body: str) -> None:
-        super().__init__(f"{method} {path} answered {status}: {body[:200]}")
-        self.method = method
-        self.path = path
-        self.status = status
-        self.body = body
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def nanoid(size: int = 21) -> str:
-    """A jnanoid-style random id (default alphabet and length)."""
-    return "".join(secrets.choice(_NANOID_ALPHABET) for _ in range(size))
-
-
-def redact(value: str | None) -> str | None:
-    """GatewayService.redact: keep the last 4 characters, star the rest (length kept)."""
-    if value is None:
-        return None
-    if len(value) > 4:
-        return "*" * (len(value) - 4) + value[-4:]
-    return "****"
-
-
-def format_date(moment: datetime, tz: tzinfo = UTC) -> str:
-    """Gson's ``yyyy-MM-dd'T'HH:mm:ss.SSSXXX`` in ``tz`` (``Z`` for a zero offset)."""
-    local = moment.astimezone(tz)
-    text = local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
-    offset = local.utcoffset() or timedelta(0)
-    if not offset:
-        return text + "Z"
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    minutes = abs(minutes)
-    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def parse_date(value: Any) -> datetime | None:
-    """Parse an RFC 3339 date from the server; ``ValueError`` when it is not one.
-
-    Gson fails the whole response on an unparseable date, and so does the fake.
-    """
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"not a date: {value!r}")
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
-def _strip_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_strip_nulls(v) for v in value]
-    return value
-
-
-def gson_dumps(value: Any, *, serialize_nulls: bool = False) -> str:
-    """JSON as the app's Gson writes it: compact, nulls dropped, no HTML escaping."""
-    if not serialize_nulls:
-        value = _strip_nulls(value)
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-def sign_webhook(key: str, body: bytes, timestamp: str) -> str:
-    """PayloadSingingPlugin: hex HMAC-SHA256(key, body text + timestamp)."""
-    return hmac.new(key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
-
-
-def _java_string_hash(text: str) -> int:
-    h = 0
-    data = text.encode("utf-16-be", "surrogatepass")
-    for i in range(0, len(data), 2):
-        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
-    return h
-
-
-def inbox_message_id(address: str, date: datetime, text: str, subscription_id: int | None) -> str:
-    """``message.hashCode().toUInt().toString(16)`` of the app's InboxMessage.Text.
-
-    Content-derived and not unique, as the app's documentation warns.
-    """
-    millis = int(date.timestamp() * 1000)
-    h = 0
-    for part in (
-        _java_string_hash(address),
-        (millis ^ (millis >> 32)) & 0xFFFFFFFF,
-        _java_string_hash(text),
-        (subscription_id or 0) & 0xFFFFFFFF,
-    ):
-        h = (31 * h + part) & 0xFFFFFFFF
-    return format(h, "x")
-
-
-def _parts_count(text: str) -> int:
-    try:
-        from smsbridge.core.encoding import count_parts
-
-        return max(1, count_parts(text)[2])
-    except Exception:  # texts the encoder refuses still go out as one part or more
-        return max(1, -(-len(text) // 67))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-# ----------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class SimCard:
-    """A SIM in the phone. ``slot_index`` is 0-based, ``sim_number`` 1-based."""
-
-    slot_index: int
-    phone_number: str | None = None
-    carrier_name: str | None = None
-    iccid: str | None = None
-
-    @property
-    def sim_number(self) -> int:
-        return self.slot_index + 1
-
-    def to_dto(self) -> dict[str, Any]:
-        """What the app sends: phone, carrier and ICCID redacted."""
-        return {
-            "slotIndex": self.slot_index,
-            "simNumber": self.sim_number,
-            "phoneNumber": redact(self.phone_number),
-            "carrierName": redact(self.carrier_name),
-            "iccid": redact(self.iccid),
-        }
-
-
-DEFAULT_SIMS = (SimCard(0, "+15555550100", "Test Carrier", "8901260000000000019"),)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the radio does with one recipient.
-
-    * ``delivered``: Processed, Sent, then Delivered (when a delivery report was asked for).
-    * ``sent``: Processed, Sent, and no delivery report ever comes.
-    * ``failed``: Processed, then Failed with the send result (``reason``).
-    * ``undelivered``: Processed, Sent, then Failed with the delivery report (``reason``).
-    * ``error``: SmsManager throws: Failed at once with ``"sendSMS: " + reason``.
-
-    ``sent_after``/``delivered_after`` are seconds before the sent/delivery intents arrive.
-    """
-
-    result: OutcomeResult = "delivered"
-    reason: str | None = None
-    sent_after: float = 0.0
-    delivered_after: float = 0.0
-
-
-@dataclass
-class RequestRecord:
-    kind: str  # "api", "sse" or "webhook"
-    method: str
-    url: str
-    path: str  # relative to the API URL (API and SSE), the full URL for webhooks
-    headers: dict[str, str]  # lower-case names, as sent
-    body: bytes
-    status: int | None  # None: no answer (network error)
-    response: bytes
-    at: float
-    error: str | None = None
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-
-@dataclass
-class SentSms:
-    """One transmission on the radio: a message to one recipient."""
-
-    message_id: str
-    phone_number: str
-    text: str | None
-    data: str | None
-    port: int | None
-    sim_number: int | None  # as the app reports it (None: OS default SIM)
-    slot_index: int  # the slot that actually sent it
-    parts_count: int
-    encrypted: bool
-    outcome: OutcomeResult
-    at: float
-
-
-@dataclass
-class WebhookPost:
-    url: str
-    webhook_id: str
-    event: str
-    envelope_id: str
-    body: bytes
-    headers: dict[str, str]
-    status: int | None
-    attempt: int  # 0 for the first try
-    at: float
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class StateReport:
-    """One ``PATCH /message`` item the server accepted, as it went over the wire."""
-
-    item: dict[str, Any]
-    at: float
-
-
-@dataclass
-class SseEvent:
-    type: str
-    data: str
-    handled: bool
-    at: float
-
-
-@dataclass
-class Recipient:
-    phone_number: str
-    state: str = PENDING
-    error: str | None = None
-
-
-@dataclass
-class DeviceMessage:
-    """A message in the device's local queue (the app's Room ``message`` row)."""
-
-    id: str
-    rowid: int
-    text: str | None
-    data: str | None
-    port: int | None
-    phone_numbers: list[str]
-    sim_number: int | None  # requested by the server (1-based)
-    with_delivery_report: bool
-    is_encrypted: bool
-    priority: int
-    valid_until: datetime | None
-    schedule_at: datetime | None
-    created_at: datetime
-    recipients: dict[str, Recipient]
-    history: dict[str, datetime]
-    state: str = PENDING
-    used_sim: int | None = None  # the simNumber the app reports after selecting a SIM
-    parts_count: int | None = None
-    processed_at: datetime | None = None
-
-
-@dataclass
-class _WebhookJob:
-    url: str
-    webhook_id: str
-    event: str
-    envelope_id: str
-    body: bytes
-    retries: int = 0
-
-
-@dataclass
-class Registration:
-    id: str
-    token: str
-    login: str
-    password: str | None
-
-
-# ----------------------------------------------------------------------------- the device
+from smsbridge.testing.fake_device.records import (
+    DEFAULT_SIMS,
+    DeviceMessage,
+    Outcome,
+    Recipient,
+    Registration,
+    RequestRecord,
+    SentSms,
+    SimCard,
+    SseEvent,
+    StateReport,
+    WebhookJob,
+    WebhookPost,
+)
 
 
 class FakeDevice:
@@ -503,7 +169,7 @@ class FakeDevice:
         self._pull_wanted = asyncio.Event()
         self._work = asyncio.Event()
         self._reports: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._hooks_due: list[tuple[float, int, _WebhookJob]] = []
+        self._hooks_due: list[tuple[float, int, WebhookJob]] = []
         self._hooks_wake = asyncio.Event()
         self._hook_seq = 0
         self._auth_lock = asyncio.Lock()
@@ -876,7 +542,7 @@ class FakeDevice:
             raise FakeDeviceError(f"not a message: {raw!r}")
         valid_until = parse_date(raw.get("validUntil"))
         schedule_at = parse_date(raw.get("scheduleAt"))
-        created_at = parse_date(raw.get("createdAt")) or _now()
+        created_at = parse_date(raw.get("createdAt")) or utc_now()
         state = raw.get("state")
         if state not in (None, PENDING):
             return None
@@ -920,7 +586,7 @@ class FakeDevice:
             local = self.messages.get(message_id)
             if local is None:
                 # not known here: report it cancelled straight away
-                now = _now()
+                now = utc_now()
                 phones = [str(p) for p in raw.get("phoneNumbers") or []]
                 self._queue_report(
                     {
@@ -943,7 +609,7 @@ class FakeDevice:
             return
         self._rowid += 1
         message.rowid = self._rowid
-        message.history[PENDING] = _now()  # the local enqueue time
+        message.history[PENDING] = utc_now()  # the local enqueue time
         self.messages[message.id] = message
         self._pending_ids.add(message.id)
 
@@ -981,12 +647,12 @@ class FakeDevice:
         aggregate = self._aggregate(message)
         if aggregate != message.state:
             message.state = aggregate
-            now = _now()
+            now = utc_now()
             message.history.setdefault(aggregate, now)  # INSERT OR IGNORE
             if aggregate == PROCESSED:
                 message.processed_at = now
         self._queue_report(self._snapshot(message))
-        event = _WEBHOOK_EVENTS.get(state)
+        event = WEBHOOK_EVENTS.get(state)
         if event is not None:
             for target in targets:
                 self._emit_outbound_webhook(event, message, target, error)
@@ -1014,7 +680,7 @@ class FakeDevice:
         self.outcomes[phone_number] = outcome
 
     def _next_pending(self) -> tuple[DeviceMessage | None, float | None]:
-        now = _now()
+        now = utc_now()
         due: list[DeviceMessage] = []
         wake: float | None = None
         for message_id in list(self._pending_ids):
@@ -1052,13 +718,13 @@ class FakeDevice:
                     await asyncio.wait_for(self._work.wait(), wake)
                 continue
             priority = message.priority
-            if priority < _PRIORITY_EXPEDITED or previous_priority >= priority:
+            if priority < PRIORITY_EXPEDITED or previous_priority >= priority:
                 await self._apply_limit()
                 if message.state != PENDING:
                     continue  # cancelled while waiting
             if not self._send_message(message):
                 continue
-            if priority >= _PRIORITY_EXPEDITED and previous_priority < priority:
+            if priority >= PRIORITY_EXPEDITED and previous_priority < priority:
                 previous_priority = priority
                 continue
             previous_priority = priority
@@ -1069,12 +735,12 @@ class FakeDevice:
 
     async def _apply_limit(self) -> None:
         section = self._section("messages")
-        period = _LIMIT_PERIODS.get(str(section.get("limit_period")))
+        period = LIMIT_PERIODS.get(str(section.get("limit_period")))
         limit = section.get("limit_value")
         if period is None or not isinstance(limit, int) or limit <= 0:
             return
         span = period * self.time_scale
-        cutoff = _now() - timedelta(seconds=span)
+        cutoff = utc_now() - timedelta(seconds=span)
         processed = [
             m.processed_at
             for m in self.messages.values()
@@ -1083,7 +749,7 @@ class FakeDevice:
         if len(processed) < limit:
             return
         last = max(processed)
-        await asyncio.sleep(max(0.0, span - (_now() - last).total_seconds()) + self.time_scale)
+        await asyncio.sleep(max(0.0, span - (utc_now() - last).total_seconds()) + self.time_scale)
 
     def _select_slot(self, message: DeviceMessage) -> int | None:
         """MessagesService.selectSimNumber (0-based slot, None for the OS default)."""
@@ -1101,7 +767,7 @@ class FakeDevice:
 
     def _send_message(self, message: DeviceMessage) -> bool:
         """MessagesService.sendMessage/sendSMS. Returns True when the radio was used."""
-        if message.valid_until is not None and message.valid_until < _now():
+        if message.valid_until is not None and message.valid_until < utc_now():
             self._update_state(message, None, FAILED, TTL_EXPIRED)
             return False
         try:
@@ -1115,7 +781,7 @@ class FakeDevice:
             message.used_sim = slot + 1
         else:
             message.used_sim = message.sim_number
-        message.parts_count = 1 if message.data is not None else _parts_count(message.text or "")
+        message.parts_count = 1 if message.data is not None else parts_count(message.text or "")
         actual_slot = slot if slot is not None else min(sim.slot_index for sim in self.sims)
         for phone in message.phone_numbers:
             outcome = self._outcome(message, phone)
@@ -1203,14 +869,14 @@ class FakeDevice:
                 "deviceId": self.device_id,
                 "payload": payload,
             }
-            job = _WebhookJob(
+            job = WebhookJob(
                 str(hook["url"]), str(hook.get("id")), event, envelope_id, self._json(envelope)
             )
             self._schedule_hook(job, 0.0)
             count += 1
         return count
 
-    def _schedule_hook(self, job: _WebhookJob, delay: float) -> None:
+    def _schedule_hook(self, job: WebhookJob, delay: float) -> None:
         self._hook_seq += 1
         loop = asyncio.get_running_loop()
         self._hooks_due.append((loop.time() + delay, self._hook_seq, job))
@@ -1243,7 +909,7 @@ class FakeDevice:
             else:
                 self.errors.append(f"webhook {job.envelope_id} to {job.url} given up")
 
-    async def _post_webhook(self, job: _WebhookJob) -> bool:
+    async def _post_webhook(self, job: WebhookJob) -> bool:
         timestamp = str(int(time.time()))
         headers = {
             "User-Agent": self.user_agent,
@@ -1295,7 +961,7 @@ class FakeDevice:
     ) -> None:
         """webhooks EventsReceiver: sms:sent / sms:delivered / sms:failed per recipient."""
         sim = self._sim(message.used_sim)
-        now = format_date(_now(), self.tz)
+        now = format_date(utc_now(), self.tz)
         base = {
             "messageId": message.id,
             "sender": sim.phone_number if sim else None,
@@ -1336,7 +1002,7 @@ class FakeDevice:
         posts ``sms:received`` to every registration. Returns the payload. The same message
         (sender, time, text, SIM) twice is processed once, as ReceiverService dedups."""
         self._check_open()
-        moment = at or _now()
+        moment = at or utc_now()
         message_id = inbox_message_id(sender, moment, text, sim - 1 if sim else None)
         entry = {"sender": sender, "text": text, "sim": sim, "at": moment, "messageId": message_id}
         payload = self._inbound_payload(entry)
@@ -1374,7 +1040,7 @@ class FakeDevice:
     # ------------------------------------------------------------------ ping and polling
 
     def health(self) -> dict[str, Any]:
-        hour_ago = _now() - timedelta(hours=1)
+        hour_ago = utc_now() - timedelta(hours=1)
         failed = sum(
             1 for m in self.messages.values() if m.state == FAILED and m.created_at >= hour_ago
         )
