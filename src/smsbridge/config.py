@@ -138,6 +138,33 @@ class Settings(BaseSettings):
     webhooks_retention_days: float = Field(7.0, gt=0, description="Keep finished deliveries")
     events_poll_interval_ms: int = Field(200, ge=10, description="Live event stream polling")
 
+    # Android phones (SMSGate app).
+    public_url: str | None = Field(
+        None,
+        description="The URL phones and integrators reach this gateway at, e.g. "
+        "https://sms.example.com (default: http://HOST:PORT)",
+    )
+    devices_routing: Literal["least_loaded", "round_robin", "sim_round_robin"] = Field(
+        "least_loaded",
+        description="How a message without device_id picks one of the account's online phones",
+    )
+    devices_offline_after_seconds: float = Field(
+        600.0, gt=0, description="A phone not heard from for this long is offline"
+    )
+    devices_ping_interval_seconds: int = Field(
+        60, ge=0, description="How often phones ping (handed out in their settings; 0: never)"
+    )
+    devices_sse_keepalive_seconds: float = Field(
+        15.0, gt=0, description="Comment lines on idle event streams (proxies drop silent ones)"
+    )
+    devices_poll_interval_ms: int = Field(
+        500, ge=10, description="How often event streams look for work queued by other processes"
+    )
+    devices_pull_limit: int = Field(100, ge=1, le=1000, description="Messages per pull")
+    devices_token_ttl_seconds: int = Field(
+        86_400, ge=60, description="Default lifetime of integrator JWTs (POST /auth/token)"
+    )
+
     @field_validator("keywords_stop", "keywords_start", mode="before")
     @classmethod
     def _parse_words(cls, value: Any) -> Any:

@@ -10,9 +10,11 @@ import logging
 
 from smsbridge import tasks
 from smsbridge.config import Settings
+from smsbridge.connectors.android import AndroidConnector
 from smsbridge.connectors.base import Connector
 from smsbridge.connectors.registry import build_connectors
 from smsbridge.core.ids import IdGenerator
+from smsbridge.dispatch.device_hub import DeviceHub
 from smsbridge.dispatch.dispatcher import Dispatcher
 from smsbridge.dispatch.reports import ReportWriter
 from smsbridge.dispatch.router import Router
@@ -25,6 +27,9 @@ from smsbridge.services.campaign_runner import CampaignRunner
 from smsbridge.services.campaigns import CampaignService
 from smsbridge.services.contacts import ContactService
 from smsbridge.services.conversations import ConversationService
+from smsbridge.services.device_accounts import DeviceAccounts
+from smsbridge.services.device_messages import IntegratorMessages
+from smsbridge.services.devices import DeviceService
 from smsbridge.services.drafts import DraftService
 from smsbridge.services.events import EventFeed
 from smsbridge.services.inbound import InboundService
@@ -76,6 +81,17 @@ class Gateway:
         self.webhooks = WebhookService(settings, self.db)
         self.inbound = InboundService(settings, self.db, self.send, self._event_committed)
         self.conversations = ConversationService(settings, self.db)
+        self.device_hub = DeviceHub()
+        self.device_accounts = DeviceAccounts(settings, self.db)
+        self.devices = DeviceService(
+            settings, self.db, self.device_hub, self.device_accounts, self.inbound,
+            self._event_committed,
+        )  # fmt: skip
+        self.devices.on_requeued = self._committed
+        self.devices.on_fleet_change = self._fleet_changed
+        self.messages.on_withdrawn = self.devices.cancelled
+        self.device_messages = IntegratorMessages(self.db, self.send, self.messages)
+        self._upkeep: asyncio.Task[None] | None = None
         self.publisher: WebhookPublisher | None = None
         self.webhook_sender: WebhookSender | None = None
         self._housekeeper: asyncio.Task[None] | None = None
@@ -137,6 +153,19 @@ class Gateway:
         if self.webhook_sender is not None:
             self.webhook_sender.notify()
 
+    def _fleet_changed(self, account_id: int | None) -> None:
+        android = self.connector("android")
+        if isinstance(android, AndroidConnector):
+            android.forget(account_id)
+
+    async def _device_upkeep(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.devices.upkeep()
+            except Exception:
+                log.exception("phone upkeep failed")
+
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(60)
@@ -161,7 +190,9 @@ class Gateway:
         self.ingest.start()
         self._watcher = asyncio.get_running_loop().create_task(self._watch_changes())
         if dispatch:
-            connectors = connectors or build_connectors(self.settings)
+            connectors = connectors or build_connectors(
+                self.settings, self.db, self.device_hub.publish
+            )
             router = Router(connectors, self.settings.channel)
             sink = ChannelSink(ReportWriter(self.db, self._event_committed), self.inbound)
             self.dispatcher = Dispatcher(
@@ -176,12 +207,15 @@ class Gateway:
             self.publisher = WebhookPublisher(self.db, self.settings, self._published)
             self.publisher.start()
             self._housekeeper = asyncio.get_running_loop().create_task(self._housekeeping())
+            self._upkeep = asyncio.get_running_loop().create_task(self._device_upkeep())
 
     async def stop(self) -> None:
         await tasks.cancel(self._watcher)
         self._watcher = None
         await tasks.cancel(self._housekeeper)
         self._housekeeper = None
+        await tasks.cancel(self._upkeep)
+        self._upkeep = None
         if self.campaign_runner is not None:
             await self.campaign_runner.stop()
             self.campaign_runner = None

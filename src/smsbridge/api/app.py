@@ -25,6 +25,7 @@ from smsbridge.api.v1 import (
     simulator,
     webhooks,
 )
+from smsbridge.compat.smsgate import mobile, thirdparty
 from smsbridge.config import Settings
 from smsbridge.gateway import Gateway
 
@@ -70,6 +71,10 @@ def create_app(settings: Settings, *, dispatch: bool | None = None) -> FastAPI:
     app.include_router(account.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(mobile.router)
+    app.include_router(thirdparty.router)
+    app.include_router(thirdparty.health_router(thirdparty.PREFIX))
+    app.include_router(thirdparty.health_router("", with_root=False))
 
     @app.get("/health", tags=["health"], summary="Liveness and database check")
     async def health() -> JSONResponse:

@@ -34,11 +34,17 @@ class OutboundSms:
     # National shift tables of a GSM 7-bit text (their UDH elements go with every part).
     locking_shift: Language | None = None
     single_shift: Language | None = None
+    account_id: int = 0
+    device_id: str | None = None  # phones: the device and SIM slot asked for
+    sim: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
     provider_ids: tuple[str, ...]  # one per part, in order (or a single id for the whole SMS)
+    # The channel queued it on its side (a phone that pulls its work): the recipient stays
+    # ``sending`` until the channel reports it sent.
+    queued: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,7 +168,7 @@ class Dispatcher:
                 item.id,
                 claimed_at,
                 now_us(),
-                Status.SENT,
+                Status.SENDING if result.queued else Status.SENT,
                 channel=connector.name,
                 provider_ids=result.provider_ids,
             )
@@ -275,4 +275,7 @@ def _outbound(item: outbox.Claimed, message: outbox.Row) -> OutboundSms:
         expires_at=item.expires_at,
         locking_shift=seg.locking_shift,
         single_shift=seg.single_shift,
+        account_id=message["account_id"],
+        device_id=message["device_id"],
+        sim=message["sim"],
     )

@@ -375,7 +375,7 @@ class CampaignService:
             if orjson.loads(row["options"]).get("test"):
                 policy = "none"  # a test campaign was never charged
             for message_id in await store.message_ids(conn, campaign_id):
-                cancelled, _ = await message_store.cancel_pending(conn, message_id, now)
+                cancelled, _, _ = await message_store.cancel_pending(conn, message_id, now)
                 refund = sum(price for _, price in cancelled)
                 if refund and policy == "unsent":
                     await billing_store.adjust(

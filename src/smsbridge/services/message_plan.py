@@ -46,6 +46,11 @@ class SendRequest:
     draft: bool = False  # collect recipients over several calls; queued when closed
     missing_fields: Missing = "error"  # a placeholder without a value: refuse, or leave empty
     callback_url: str | None = None  # status events of this message are POSTed here too
+    device_id: str | None = None  # phones: this device (the android channel)
+    sim: int | None = None  # phones: this SIM slot (1-based)
+    ext_id: str | None = None  # the id an SMSGate integrator gave the message
+    device_options: dict[str, Any] | None = None  # what only phones read (encrypted, ...)
+    verbatim_numbers: bool = False  # numbers go to the phone as given (encrypted, unchecked)
 
 
 @dataclass(slots=True)
@@ -149,13 +154,14 @@ class MessagePlan:
         expires_at = self.expires_at
         now = self.now
         personal = self.template.personal
+        verbatim = self.request.verbatim_numbers
         position = first_position
         total = 0
         for target in targets:
             text = encoding = None
             rec_parts = parts
             try:
-                number = normalize(target.to, region)
+                number = target.to if verbatim else normalize(target.to, region)
             except InvalidNumber as exc:
                 rec = AcceptedRecipient(next_id(), target.to, _REJECTED, exc.code, exc.message)
                 rec_due = None
@@ -239,7 +245,8 @@ class MessagePlan:
             self.send_at, self.expires_at, req.draft, req.transactional, req.channel,
             orjson.dumps({"encoding": req.encoding, "missing_fields": req.missing_fields,
                           "no_reload": req.no_reload}).decode() if req.draft else None,
-            campaign_id, req.callback_url,
+            campaign_id, req.callback_url, req.device_id, req.sim, req.ext_id,
+            orjson.dumps(req.device_options).decode() if req.device_options else None,
         )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from smsbridge.core.errors import Conflict, NotFound
@@ -21,6 +22,8 @@ class MessagePage:
 class MessageService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Phone queue rows withdrawn by a cancel: the phones are told.
+        self.on_withdrawn: Callable[[list[repo.Row]], None] = lambda _rows: None
 
     async def get(self, caller: Caller, message_id: int) -> repo.MessageRecord:
         async with self.db.read() as conn:
@@ -46,7 +49,7 @@ class MessageService:
                 raise NotFound(
                     f"No message {message_id} in this account.", code="message_not_found"
                 )
-            cancelled, before = await repo.cancel_pending(conn, message_id, now)
+            cancelled, before, withdrawn = await repo.cancel_pending(conn, message_id, now)
             refund = sum(price for _, price in cancelled)
             charged = not record.message["test"] and not record.message["draft"]
             if refund and charged:
@@ -56,6 +59,8 @@ class MessageService:
                         conn, caller.account_id, refund, reason="refund", now=now,
                         message_id=message_id, note=f"{len(cancelled)} cancelled",
                     )  # fmt: skip
+        if withdrawn:
+            self.on_withdrawn(withdrawn)
         if not cancelled:
             left = {s: n for s, n in before.items() if s != Status.CANCELLED.value}
             if not left:

@@ -141,6 +141,18 @@ class SendService:
             sender = self.settings.default_sender
         if sender is not None:
             sender = validate_sender(sender)
+        if req.device_id is not None or req.sim is not None:
+            if req.channel not in (None, "android"):
+                raise ValidationFailed(
+                    "`device_id` and `sim` choose a phone: leave `channel` out or set it to "
+                    "android.",
+                    code="device_needs_android",
+                )
+            req.channel = "android"
+        if req.sim is not None and not 1 <= req.sim <= 8:
+            raise ValidationFailed(
+                f"`sim` is a SIM slot number from 1 to 8, not {req.sim}.", code="invalid_sim"
+            )
         if req.channel is not None and req.channel not in CHANNELS:
             raise ValidationFailed(
                 f"Unknown channel {req.channel!r}; choose one of {', '.join(CHANNELS)} or leave "
@@ -177,6 +189,8 @@ class SendService:
     async def targets(self, caller: Caller, req: SendRequest) -> list[Target] | None:
         """Resolved recipients when ``to`` names groups or contacts or the text has
         placeholders; None when ``to`` is plain numbers for a plain text (no lookup)."""
+        if req.verbatim_numbers:  # phone numbers (or their ciphertext) exactly as given
+            return [t if isinstance(t, Target) else Target(t) for t in req.to]
         targets = split_targets(req.to)
         if not needs_lookup(targets, "{{" in req.text):
             return None

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from smsbridge.core.errors import SmsBridgeError
 from smsbridge.core.message import PENDING, Status
-from smsbridge.store import billing, journal, optouts
+from smsbridge.store import billing, device_queue, journal, optouts
 from smsbridge.store.billing import Charge
 from smsbridge.store.bulk import chunked, insert_rows
 from smsbridge.store.guards import GuardCheck
@@ -66,7 +67,7 @@ MESSAGE_COLUMNS = (
     "id", "account_id", "text", "sender", "encoding", "languages", "parts", "concat_ref",
     "priority", "flash", "test", "foreign_id", "label", "recipient_count", "price", "created_at",
     "send_at", "expires_at", "draft", "transactional", "channel", "draft_options", "campaign_id",
-    "callback_url",
+    "callback_url", "device_id", "sim", "ext_id", "device_options",
 )  # fmt: skip
 RECIPIENT_COLUMNS = (
     "id", "message_id", "account_id", "position", "to_number", "price", "status", "error_code",
@@ -241,21 +242,24 @@ async def list_messages(
 
 async def cancel_pending(
     conn: AsyncConnection, message_id: int, now: int
-) -> tuple[list[tuple[int, int]], dict[str, int]]:
-    """Cancel the recipients that have not left yet. Returns the cancelled (id, price) pairs
-    and the count of recipients per status before cancelling."""
+) -> tuple[list[tuple[int, int]], dict[str, int], list[Row]]:
+    """Cancel the recipients that have not left yet. Returns the cancelled (id, price) pairs,
+    the count of recipients per status before cancelling, and the phone queue rows withdrawn
+    (their phones are told)."""
     result = await conn.execute(
         select(recipients.c.status, func.count())
         .where(recipients.c.message_id == message_id)
         .group_by(recipients.c.status)
     )
     before = {status: count for status, count in result.all()}
+    # Recipients waiting on a phone that has not pulled them yet can still be withdrawn.
+    withdrawn = await device_queue.cancel_unpulled(conn, message_id, now)
+    cancellable: ColumnElement[bool] = recipients.c.status.in_([s.value for s in PENDING])
+    if withdrawn:
+        cancellable = cancellable | recipients.c.id.in_([w["recipient_id"] for w in withdrawn])
     result = await conn.execute(
         update(recipients)
-        .where(
-            recipients.c.message_id == message_id,
-            recipients.c.status.in_([s.value for s in PENDING]),
-        )
+        .where(recipients.c.message_id == message_id, cancellable)
         .values(status=Status.CANCELLED.value, due_at=None, updated_at=now)
         .returning(recipients.c.id, recipients.c.price)
     )
@@ -274,4 +278,4 @@ async def cancel_pending(
                 for rid, _ in cancelled
             ],
         )
-    return cancelled, before
+    return cancelled, before, withdrawn

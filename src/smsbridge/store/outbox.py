@@ -112,6 +112,8 @@ async def load_messages(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, 
                 messages.c.flash,
                 messages.c.account_id,
                 messages.c.channel,
+                messages.c.device_id,
+                messages.c.sim,
             ).where(one_of(conn, messages.c.id, wanted[start : start + 900]))
         )
         for row in result.mappings():
@@ -126,7 +128,7 @@ class Outcome:
     recipient_id: int
     claimed_at: int
     at: int
-    status: Status  # SENT, QUEUED (retry later), FAILED or EXPIRED
+    status: Status  # SENT, SENDING (queued by the channel), QUEUED (retry later), FAILED, EXPIRED
     channel: str | None = None
     provider_ids: tuple[str, ...] = ()
     error_code: str | None = None
@@ -184,9 +186,11 @@ async def record_outcomes(conn: AsyncConnection, outcomes: Sequence[Outcome], wo
         detail = o.error_message
         if o.status is Status.QUEUED and o.retry_at is not None:
             detail = f"retry after error: {o.error_message}"
-        events.append((o.recipient_id, o.status.value, o.at, detail))
+        if o.status is not Status.SENDING:
+            events.append((o.recipient_id, o.status.value, o.at, detail))
+        part_status = o.status.value if o.status is Status.SENDING else _SENT
         for seq, provider_id in enumerate(o.provider_ids, start=1):
-            part_rows.append((o.recipient_id, seq, o.channel, provider_id, _SENT, None, o.at))
+            part_rows.append((o.recipient_id, seq, o.channel, provider_id, part_status, None, o.at))
     await insert_rows(conn, recipient_events, EVENT_COLUMNS, events)
     if part_rows:
         await insert_rows(conn, parts, PART_COLUMNS, part_rows)

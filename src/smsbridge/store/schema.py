@@ -169,7 +169,22 @@ messages = Table(
     Column("draft_options", Text),
     Column("campaign_id", BigInteger),
     Column("callback_url", Text),  # status webhooks for this message only
+    # Phones: the device and SIM slot asked for (NULL: the router's choice).
+    Column("device_id", String(32)),
+    Column("sim", SmallInteger),
+    # The id an SMSGate integrator gave the message (unique per account).
+    Column("ext_id", String(36)),
+    # JSON of what only phones understand: {"encrypted", "report", "data_port"}.
+    Column("device_options", Text),
     Index("ix_messages_account", "account_id", "id"),
+    Index(
+        "ix_messages_ext_id",
+        "account_id",
+        "ext_id",
+        unique=True,
+        sqlite_where=text("ext_id IS NOT NULL"),
+        postgresql_where=text("ext_id IS NOT NULL"),
+    ),
     Index(
         "ix_messages_campaign",
         "campaign_id",
@@ -200,7 +215,8 @@ recipients = Table(
     Column("message_id", BigInteger, ForeignKey("messages.id"), nullable=False, index=True),
     Column("account_id", BigInteger, nullable=False),
     Column("position", Integer, nullable=False),
-    Column("to_number", String(32), nullable=False),
+    # E.164; end-to-end encrypted messages to phones carry the ciphertext of the number.
+    Column("to_number", String(255), nullable=False),
     Column("price", BigInteger, nullable=False, server_default=text("0")),  # micro-credits
     Column("status", String(16), nullable=False),
     Column("error_code", String(64)),
@@ -537,4 +553,92 @@ webhook_attempts = Table(
     Column("status_code", SmallInteger),
     Column("latency_ms", Integer),
     Column("error", Text),
+)
+
+# Android phones running the SMSGate app. ``id`` is what the app and integrators see.
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the token
+    Column("push_token", Text),
+    Column("sims", Text, nullable=False, server_default="[]"),  # JSON list of SIM cards
+    Column("app_version", String(32)),
+    # Signs the webhooks this phone posts (handed out in its settings).
+    Column("signing_key", String(64), nullable=False),
+    # Per-device overrides of the account's phone settings (JSON), e.g. its own throttle.
+    Column("settings", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("online", Boolean, nullable=False, server_default=text("true")),
+    Column("deleted_at", BigInteger),
+)
+
+# Per-account SMSGate credentials: the private token phones register with, the login and
+# password of the integrator API, its phone settings and the key its JWTs are signed with.
+device_accounts = Table(
+    "device_accounts",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("private_token", String(64), nullable=False, unique=True),  # shown by the CLI
+    Column("login", String(16), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("jwt_secret", String(64), nullable=False),
+    Column("settings", Text),  # JSON DeviceSettings (None: defaults)
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# One-time codes that register another phone to an account (``GET /user/code``).
+device_codes = Table(
+    "device_codes",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("valid_until", BigInteger, nullable=False),
+)
+
+# Phones' queues: one row per recipient handed to a device. ``id`` is the message id the app
+# sees and reports on. Pending rows are waiting to be pulled; pulled rows are Processed.
+device_messages = Table(
+    "device_messages",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("recipient_id", BigInteger, nullable=False, index=True),
+    Column("device_id", String(32), nullable=False),
+    Column("sim", SmallInteger),
+    Column("state", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("taken_at", BigInteger),
+    Column("valid_until", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(
+        "ix_device_messages_open",
+        "device_id",
+        "id",
+        sqlite_where=text("state IN ('Pending', 'Processed', 'Cancelling')"),
+        postgresql_where=text("state IN ('Pending', 'Processed', 'Cancelling')"),
+    ),
+)
+
+# Webhooks registered through the SMSGate integrator API; phones post to them directly.
+device_webhooks = Table(
+    "device_webhooks",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("device_id", String(32)),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Revoked integrator JWTs, kept until they would have expired anyway.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(32), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
 )

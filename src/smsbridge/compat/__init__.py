@@ -1,0 +1,1 @@
+"""Doors that speak other gateways' APIs, translated into the core's services."""

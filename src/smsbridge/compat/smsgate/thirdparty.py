@@ -1,0 +1,424 @@
+"""``/api/3rdparty/v1``: SMSGate's integrator API, so its client libraries work unchanged.
+
+Authentication: ``Basic login:password`` (from the first phone's registration, also shown by
+``smsbridge devices token``), a JWT from ``POST /auth/token``, or a smsbridge API key as
+``Bearer``. Messages go out through the account's phones (the ``android`` channel).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from starlette.responses import Response
+
+from smsbridge import __version__
+from smsbridge.api.deps import GatewayDep
+from smsbridge.compat.smsgate.errors import SmsGateRoute, error
+from smsbridge.compat.smsgate.formats import (
+    HIGH_PRIORITY,
+    device_json,
+    json_response,
+    message_state,
+)
+from smsbridge.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from smsbridge.core.message import Priority
+from smsbridge.core.numbers import InvalidNumber, normalize
+from smsbridge.core.timefmt import iso
+from smsbridge.gateway import Gateway
+from smsbridge.services.caller import Caller
+from smsbridge.services.device_accounts import SCOPES
+from smsbridge.services.device_messages import ListQuery
+from smsbridge.services.message_plan import SendRequest
+
+PREFIX = "/api/3rdparty/v1"
+router = APIRouter(prefix=PREFIX, tags=["SMSGate integrator API"], route_class=SmsGateRoute)
+WEBHOOK_EVENTS = (
+    "sms:received", "sms:data-received", "sms:sent", "sms:delivered", "sms:failed",
+    "sms:cancelled", "system:ping", "mms:received", "mms:downloaded", "app:started",
+    "sms:batch:received", "sms:batch:data-received", "mms:batch:received",
+    "mms:batch:downloaded",
+)  # fmt: skip
+# What a smsbridge API key needs for each SMSGate scope.
+NATIVE_SCOPE = {
+    "messages:send": "messages:send", "messages:read": "messages:read",
+    "messages:list": "messages:read", "messages:export": "messages:read",
+    "messages:cancel": "messages:cancel", "inbox:list": "messages:read",
+    "inbox:refresh": "messages:read", "logs:read": "messages:read",
+    "webhooks:list": "webhooks:write", "webhooks:write": "webhooks:write",
+    "webhooks:delete": "webhooks:write",
+}  # fmt: skip
+
+
+async def _caller(gw: Gateway, request: Request, scope: str) -> Caller:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme == "basic" and value:
+        try:
+            login, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized("Malformed Basic credentials.", code="invalid_credentials") from None
+        return await gw.device_accounts.caller(
+            await gw.device_accounts.verify_basic(login, password)
+        )
+    if scheme == "bearer" and value.count(".") == 2:
+        account_id, scopes = await gw.device_accounts.verify_jwt(value)
+        if scope not in scopes and "all:any" not in scopes:
+            raise Forbidden(f"The token lacks the {scope} scope.", code="missing_scope")
+        return await gw.device_accounts.caller(account_id)
+    if scheme == "bearer" and value:
+        caller = await gw.keys.authenticate(value, request.client.host if request.client else None)
+        caller.require(NATIVE_SCOPE.get(scope, "devices:manage"))
+        gw.limiter.check(caller)
+        return caller
+    raise Unauthorized(
+        "Authenticate with Basic login:password or Bearer <token>.",
+        code="missing_credentials",
+        headers={"WWW-Authenticate": 'Basic realm="smsbridge"'},
+    )
+
+
+def needs(scope: str) -> Any:
+    async def dependency(request: Request, gw: GatewayDep) -> Caller:
+        return await _caller(gw, request, scope)
+
+    return Depends(dependency)
+
+
+async def _body(request: Request, kind: type = dict) -> Any:
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        raise ValidationFailed("The body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(body, kind):
+        raise ValidationFailed(f"Expected a JSON {kind.__name__}.", code="invalid_body")
+    return body
+
+
+def _time(value: Any, field: str) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field} must be an RFC 3339 time.", code="invalid_time")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{field} must be an RFC 3339 time.", code="invalid_time") from None
+    if parsed.tzinfo is None:
+        raise ValidationFailed(f"{field} needs a time zone.", code="invalid_time")
+    return parsed
+
+
+def _send_request(body: dict[str, Any], caller: Caller, skip_validation: bool) -> SendRequest:
+    numbers = body.get("phoneNumbers")
+    if not isinstance(numbers, list) or not 1 <= len(numbers) <= 100:
+        raise ValidationFailed("phoneNumbers must list 1 to 100 numbers.", code="invalid_numbers")
+    if not all(isinstance(n, str) and 0 < len(n) <= 255 for n in numbers):
+        raise ValidationFailed("Each phone number is a non-empty string.", code="invalid_numbers")
+    if len(set(numbers)) != len(numbers):
+        raise ValidationFailed("phoneNumbers must be unique.", code="invalid_numbers")
+    encrypted = body.get("isEncrypted") is True
+    verbatim = encrypted or skip_validation
+    if not verbatim:
+        for number in numbers:
+            try:
+                normalize(number, caller.default_region)
+            except InvalidNumber as exc:
+                raise ValidationFailed(f"Invalid phone number {number!r}: {exc.message}",
+                                       code="invalid_number") from None  # fmt: skip
+    options: dict[str, Any] = {"encrypted": encrypted}
+    text_message, data_message = body.get("textMessage"), body.get("dataMessage")
+    if isinstance(data_message, dict):
+        data, port = data_message.get("data"), data_message.get("port")
+        if not isinstance(data, str) or not data:
+            raise ValidationFailed("dataMessage.data must be base64.", code="invalid_data")
+        if not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ValidationFailed("dataMessage.port is 1 to 65535.", code="invalid_port")
+        if not encrypted:
+            try:
+                base64.b64decode(data, validate=True)
+            except binascii.Error:
+                raise ValidationFailed(
+                    "dataMessage.data must be base64.", code="invalid_data"
+                ) from None
+        text, options["data_port"] = data, port
+    elif isinstance(text_message, dict) and isinstance(text_message.get("text"), str):
+        text = text_message["text"]
+    elif isinstance(body.get("message"), str):
+        text = body["message"]
+    else:
+        raise ValidationFailed("No message content provided: give textMessage.text.",
+                               code="missing_text")  # fmt: skip
+    if not text or len(text) > 65535:
+        raise ValidationFailed("The text must be 1 to 65535 characters.", code="invalid_text")
+    ext_id = body.get("id")
+    if ext_id is not None and (not isinstance(ext_id, str) or not 0 < len(ext_id) <= 36):
+        raise ValidationFailed("id is a string of at most 36 characters.", code="invalid_id")
+    device_id = body.get("deviceId")
+    if device_id is not None and (not isinstance(device_id, str) or len(device_id) > 32):
+        raise ValidationFailed("deviceId is a device's id.", code="invalid_device")
+    sim = body.get("simNumber")
+    if sim is not None and (not isinstance(sim, int) or not 1 <= sim <= 3):
+        raise ValidationFailed("simNumber is 1, 2 or 3.", code="invalid_sim")
+    priority = body.get("priority", 0)
+    if not isinstance(priority, int) or not -128 <= priority <= 127:
+        raise ValidationFailed("priority is -128 to 127.", code="invalid_priority")
+    options["priority"] = priority
+    options["report"] = body.get("withDeliveryReport", True) is not False
+    ttl = body.get("ttl")
+    valid_until = body.get("validUntil")
+    if ttl is not None and valid_until is not None:
+        raise ValidationFailed("Give ttl or validUntil, not both.", code="ttl_conflict")
+    now = datetime.now().astimezone()
+    if ttl is not None:
+        if not isinstance(ttl, int) or ttl < 5:
+            raise ValidationFailed("ttl is at least 5 seconds.", code="invalid_ttl")
+    elif valid_until is not None:
+        ttl = int((_time(valid_until, "validUntil") - now).total_seconds())
+        if ttl < 1:
+            raise ValidationFailed("validUntil is in the past.", code="invalid_ttl")
+    send_at = _time(body["scheduleAt"], "scheduleAt") if body.get("scheduleAt") else None
+    if send_at is not None and send_at <= now:
+        raise ValidationFailed("scheduleAt must be in the future.", code="invalid_schedule")
+    return SendRequest(
+        to=list(numbers),
+        text=text,
+        send_at=send_at,
+        priority=Priority.HIGH if priority >= HIGH_PRIORITY else Priority.NORMAL,
+        ttl=ttl,
+        channel="android",
+        transactional=True,  # phones send what the integrator asks; opt-outs are its business
+        no_reload=True,
+        device_id=device_id,
+        sim=sim,
+        ext_id=ext_id,
+        device_options=options,
+        verbatim_numbers=verbatim,
+    )
+
+
+@router.post("/messages", status_code=202, summary="Send a message through the phones")
+@router.post("/message", status_code=202, include_in_schema=False)
+async def send(
+    request: Request,
+    gw: GatewayDep,
+    caller: Annotated[Caller, needs("messages:send")],
+    skip_phone_validation: Annotated[bool, Query(alias="skipPhoneValidation")] = False,
+    device_active_within: Annotated[int, Query(alias="deviceActiveWithin", ge=0)] = 0,
+) -> Response:
+    req = _send_request(await _body(request), caller, skip_phone_validation)
+    view = await gw.device_messages.send(caller, req, active_within_hours=device_active_within)
+    return json_response(
+        message_state(view, content=False), 202,
+        headers={"Location": f"{PREFIX}/messages/{view.id}"},
+    )  # fmt: skip
+
+
+@router.get("/messages", summary="List messages")
+async def list_messages(
+    gw: GatewayDep,
+    caller: Annotated[Caller, needs("messages:list")],
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: Annotated[str | None, Query()] = None,
+    state: Annotated[str | None, Query()] = None,
+    device_id: Annotated[str | None, Query(alias="deviceId")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    include_content: Annotated[bool, Query(alias="includeContent")] = False,
+    sort: Annotated[str, Query(pattern="^-?created_at$")] = "-created_at",
+) -> Response:
+    query = ListQuery(
+        since=int(_time(from_, "from").timestamp() * 1e6) if from_ else None,
+        until=int(_time(to, "to").timestamp() * 1e6) if to else None,
+        state=state,
+        device_id=device_id,
+        limit=limit,
+        offset=offset,
+        ascending=sort == "created_at",
+    )
+    views, total = await gw.device_messages.list(caller, query)
+    return json_response(
+        [message_state(v, content=include_content) for v in views],
+        headers={"X-Total-Count": str(total)},
+    )
+
+
+@router.get("/messages/{message_id}", summary="A message's state")
+@router.get("/message/{message_id}", include_in_schema=False)
+async def get_message(
+    message_id: str, gw: GatewayDep, caller: Annotated[Caller, needs("messages:read")]
+) -> Response:
+    return json_response(message_state(await gw.device_messages.get(caller, message_id)))
+
+
+@router.delete("/messages/{message_id}", summary="Cancel a pending message")
+async def cancel_message(
+    message_id: str, gw: GatewayDep, caller: Annotated[Caller, needs("messages:cancel")]
+) -> Response:
+    return json_response(message_state(await gw.device_messages.cancel(caller, message_id)))
+
+
+@router.get("/devices", summary="The account's phones")
+@router.get("/device", include_in_schema=False)
+async def devices(gw: GatewayDep, caller: Annotated[Caller, needs("devices:list")]) -> Response:
+    return json_response([device_json(d) for d in await gw.devices.all_of(caller.account_id)])
+
+
+@router.delete("/devices/{device_id}", status_code=204, summary="Remove a phone")
+async def remove_device(
+    device_id: str, gw: GatewayDep, caller: Annotated[Caller, needs("devices:delete")]
+) -> Response:
+    await gw.devices.remove(caller.account_id, device_id)
+    return Response(status_code=204)
+
+
+@router.get("/settings", summary="Settings handed to the phones")
+async def get_settings(
+    gw: GatewayDep, caller: Annotated[Caller, needs("settings:read")]
+) -> Response:
+    return json_response(await gw.device_accounts.settings_of(caller.account_id))
+
+
+@router.put("/settings", summary="Replace the phones' settings")
+@router.patch("/settings", summary="Change some of the phones' settings")
+async def put_settings(
+    request: Request, gw: GatewayDep, caller: Annotated[Caller, needs("settings:write")]
+) -> Response:
+    merged = await gw.device_accounts.update_settings(
+        caller.account_id, await _body(request), partial=request.method == "PATCH"
+    )
+    await gw.devices.settings_changed(caller.account_id)
+    return json_response(merged)
+
+
+@router.get("/webhooks", summary="Webhooks the phones post to")
+async def list_webhooks(
+    gw: GatewayDep, caller: Annotated[Caller, needs("webhooks:list")]
+) -> Response:
+    return json_response(await gw.device_accounts.webhooks(caller.account_id))
+
+
+@router.post("/webhooks", status_code=201, summary="Add or replace (by id) a webhook")
+async def put_webhook(
+    request: Request, gw: GatewayDep, caller: Annotated[Caller, needs("webhooks:write")]
+) -> Response:
+    body = await _body(request)
+    url, event = body.get("url"), body.get("event")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 2048:
+        raise ValidationFailed("url must be an http(s) URL.", code="invalid_url")
+    if event not in WEBHOOK_EVENTS:
+        raise ValidationFailed(f"event must be one of {', '.join(WEBHOOK_EVENTS)}.",
+                               code="invalid_event")  # fmt: skip
+    webhook_id, device_id = body.get("id"), body.get("deviceId")
+    if webhook_id is not None and (
+        not isinstance(webhook_id, str) or not 0 < len(webhook_id) <= 36
+    ):
+        raise ValidationFailed("id is a string of at most 36 characters.", code="invalid_id")
+    if device_id is not None and not isinstance(device_id, str):
+        raise ValidationFailed("deviceId is a device's id.", code="invalid_device")
+    try:
+        webhook = await gw.device_accounts.put_webhook(
+            caller.account_id, webhook_id, url, event, device_id
+        )
+    except NotFound as exc:
+        raise ValidationFailed(exc.message, code=exc.code) from None
+    await gw.devices.webhooks_changed(caller.account_id)
+    return json_response(webhook, 201)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, summary="Delete a webhook")
+async def delete_webhook(
+    webhook_id: str, gw: GatewayDep, caller: Annotated[Caller, needs("webhooks:delete")]
+) -> Response:
+    if not await gw.device_accounts.delete_webhook(caller.account_id, webhook_id):
+        raise NotFound(f"Webhook {webhook_id!r} not found.", code="webhook_not_found")
+    await gw.devices.webhooks_changed(caller.account_id)
+    return Response(status_code=204)
+
+
+@router.get("/inbox", summary="Received SMS (use the native /api/v1/inbound)")
+async def inbox(caller: Annotated[Caller, needs("inbox:list")]) -> Response:
+    del caller
+    return error(501, "Inbox API is not implemented; read received SMS at /api/v1/inbound.")
+
+
+@router.get("/logs", summary="Phone logs (only on the phone itself)")
+async def logs(caller: Annotated[Caller, needs("logs:read")]) -> Response:
+    del caller
+    return error(501, "The device's logs are not accessible through the server.")
+
+
+@router.post("/auth/token", status_code=201, summary="Issue a JWT")
+async def issue_token(
+    request: Request, gw: GatewayDep, caller: Annotated[Caller, needs("tokens:manage")]
+) -> Response:
+    body = await _body(request)
+    scopes, ttl = body.get("scopes"), body.get("ttl")
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise ValidationFailed(f"scopes lists some of {', '.join(SCOPES)}.", code="invalid_scopes")
+    if ttl is not None and not isinstance(ttl, int):
+        raise ValidationFailed("ttl is seconds.", code="invalid_ttl")
+    token = await gw.device_accounts.issue_token(caller.account_id, scopes, ttl)
+    return json_response(_token_json(token), 201)
+
+
+@router.post("/auth/token/refresh", summary="Trade a refresh token for a new pair")
+async def refresh_token(
+    gw: GatewayDep, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("Send Authorization: Bearer <refresh token>.", code="missing_token")
+    return json_response(_token_json(await gw.device_accounts.refresh(value.strip())))
+
+
+@router.delete("/auth/token/{jti}", status_code=204, summary="Revoke a JWT")
+async def revoke_token(
+    jti: str, gw: GatewayDep, caller: Annotated[Caller, needs("tokens:manage")]
+) -> Response:
+    del caller
+    await gw.device_accounts.revoke(jti[:32])
+    return Response(status_code=204)
+
+
+def _token_json(token: Any) -> dict[str, Any]:
+    """Both spellings: client-go reads snake_case, the Python client camelCase."""
+    expires = iso(token.expires_at * 1_000_000)
+    return {
+        "id": token.id, "token_type": "Bearer", "access_token": token.access_token,
+        "refresh_token": token.refresh_token, "expires_at": expires, "tokenType": "Bearer",
+        "accessToken": token.access_token, "refreshToken": token.refresh_token,
+        "expiresAt": expires,
+    }  # fmt: skip
+
+
+def health_router(prefix: str, *, with_root: bool = True) -> APIRouter:
+    """SMSGate's health checks (also served at the root: ``/health/live`` ...)."""
+    health = APIRouter(prefix=prefix, tags=["SMSGate integrator API"])
+
+    async def check(gw: Gateway) -> Response:
+        try:
+            async with gw.db.read() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+            status, db = "pass", "pass"
+        except Exception:
+            status, db = "fail", "fail"
+        body = {
+            "status": status, "version": __version__, "releaseId": 1,
+            "checks": {"db:ping": {"description": "database reachable", "observedUnit": "",
+                                   "observedValue": 0, "status": db}},
+        }  # fmt: skip
+        return json_response(body, 200 if status == "pass" else 503)
+
+    paths = ("/health", "/health/live", "/health/ready", "/health/startup")
+    for path in paths if with_root else paths[1:]:
+
+        async def endpoint(gw: GatewayDep) -> Response:
+            return await check(gw)
+
+        health.add_api_route(path, endpoint, methods=["GET"], summary="Health (SMSGate format)")
+    return health
