@@ -88,6 +88,7 @@ class Gateway:
             self._event_committed,
         )  # fmt: skip
         self.devices.on_requeued = self._committed
+        self.send.check_device = self.devices.check
         self.devices.on_fleet_change = self._fleet_changed
         self.messages.on_withdrawn = self.devices.cancelled
         self.device_messages = IntegratorMessages(self.db, self.send, self.messages)

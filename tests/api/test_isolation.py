@@ -19,7 +19,12 @@ from smsbridge.testing.webhook_receiver import Received, WebhookReceiver
 from tests.conftest import Live, wait_for
 
 PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs"),
-          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}  # fmt: skip
+          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
+          *(("GET", f"{prefix}/health{kind}") for prefix in ("", "/api/3rdparty/v1")
+            for kind in ("", "/live", "/ready", "/startup"))}  # fmt: skip
+MOBILE = "/api/mobile/v1"
+GATE = "/api/3rdparty/v1"
+SMSGATE_SEND = {"phoneNumbers": ["+4917612345678"], "textMessage": {"text": "x"}}
 
 # (method, route path) -> (concrete path, json body, expected status codes for the intruder)
 CASES: dict[tuple[str, str], tuple[str, Any, set[int]]] = {
@@ -154,6 +159,49 @@ CASES: dict[tuple[str, str], tuple[str, Any, set[int]]] = {
     # The live stream never ends: it is read as a stream (see stream_events_of below), replayed
     # from the very start of the feed, and must carry only the intruder's own events.
     ("GET", "/api/v1/events"): ("/api/v1/events?after=0.0-0.0", None, {200}),
+    # Phones: the intruder's own list, never the victim's phone.
+    ("GET", "/api/v1/devices"): ("/api/v1/devices", None, {200}),
+    ("GET", "/api/v1/devices/{device_id}"): ("/api/v1/devices/{victim_device}", None, {404}),
+    ("PATCH", "/api/v1/devices/{device_id}"): ("/api/v1/devices/{victim_device}",
+                                               {"name": "mine"}, {404}),
+    ("DELETE", "/api/v1/devices/{device_id}"): ("/api/v1/devices/{victim_device}", None, {404}),
+    # The device API takes device tokens (and private tokens to register): an API key is none.
+    ("POST", f"{MOBILE}/device"): (f"{MOBILE}/device", {"name": "intruder"}, {401}),
+    ("GET", f"{MOBILE}/device"): (f"{MOBILE}/device", None, {200}),  # its address, no device
+    ("PATCH", f"{MOBILE}/device"): (f"{MOBILE}/device", {"pushToken": "x"}, {401}),
+    ("GET", f"{MOBILE}/message"): (f"{MOBILE}/message", None, {401}),
+    ("GET", f"{MOBILE}/messages"): (f"{MOBILE}/messages", None, {401}),
+    ("PATCH", f"{MOBILE}/message"): (f"{MOBILE}/message", [], {401}),
+    ("PATCH", f"{MOBILE}/messages"): (f"{MOBILE}/messages", [], {401}),
+    ("GET", f"{MOBILE}/webhooks"): (f"{MOBILE}/webhooks", None, {401}),
+    ("GET", f"{MOBILE}/settings"): (f"{MOBILE}/settings", None, {401}),
+    ("GET", f"{MOBILE}/events"): (f"{MOBILE}/events", None, {401}),
+    ("GET", f"{MOBILE}/user/code"): (f"{MOBILE}/user/code", None, {401}),
+    ("PATCH", f"{MOBILE}/user/password"): (f"{MOBILE}/user/password", {}, {401}),
+    ("POST", f"{MOBILE}/hooks/{{device_id}}"): (f"{MOBILE}/hooks/{{victim_device}}", {}, {401}),
+    # The integrator API with the intruder's key acts on the intruder's account only.
+    ("POST", f"{GATE}/messages"): (f"{GATE}/messages", SMSGATE_SEND, {202}),
+    ("POST", f"{GATE}/message"): (f"{GATE}/message", SMSGATE_SEND, {202}),
+    ("GET", f"{GATE}/messages"): (f"{GATE}/messages", None, {200}),
+    ("GET", f"{GATE}/messages/{{message_id}}"): (f"{GATE}/messages/victim-msg", None, {404}),
+    ("GET", f"{GATE}/message/{{message_id}}"): (f"{GATE}/message/victim-msg", None, {404}),
+    ("DELETE", f"{GATE}/messages/{{message_id}}"): (f"{GATE}/messages/victim-msg", None, {404}),
+    ("GET", f"{GATE}/devices"): (f"{GATE}/devices", None, {200}),
+    ("GET", f"{GATE}/device"): (f"{GATE}/device", None, {200}),
+    ("DELETE", f"{GATE}/devices/{{device_id}}"): (f"{GATE}/devices/{{victim_device}}", None,
+                                                  {404}),
+    ("GET", f"{GATE}/settings"): (f"{GATE}/settings", None, {200}),
+    ("PUT", f"{GATE}/settings"): (f"{GATE}/settings", {}, {200}),
+    ("PATCH", f"{GATE}/settings"): (f"{GATE}/settings", {"ping": {"interval_seconds": 5}}, {200}),
+    ("GET", f"{GATE}/webhooks"): (f"{GATE}/webhooks", None, {200}),
+    ("POST", f"{GATE}/webhooks"): (f"{GATE}/webhooks", {"id": "intruder-hook", "url":
+                                   "https://example.com/x", "event": "sms:received"}, {201}),
+    ("DELETE", f"{GATE}/webhooks/{{webhook_id}}"): (f"{GATE}/webhooks/victim-hook", None, {404}),
+    ("GET", f"{GATE}/inbox"): (f"{GATE}/inbox", None, {501}),
+    ("GET", f"{GATE}/logs"): (f"{GATE}/logs", None, {501}),
+    ("POST", f"{GATE}/auth/token"): (f"{GATE}/auth/token", {"scopes": ["messages:send"]}, {201}),
+    ("POST", f"{GATE}/auth/token/refresh"): (f"{GATE}/auth/token/refresh", {}, {401}),
+    ("DELETE", f"{GATE}/auth/token/{{jti}}"): (f"{GATE}/auth/token/unknown", None, {204}),
 }  # fmt: skip
 
 VICTIM_NUMBER = "+4917612345670"
@@ -310,6 +358,24 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
     )
     assert r.status_code == 202, r.text
     victim_messages = {victim_message, r.json()["id"]}
+    # The victim's phone, a message sent through the integrator API, and its webhook.
+    victim_account = (await gw.keys.authenticate(victim_key.key)).account_id
+    creds = await gw.device_accounts.ensure(victim_account)
+    victim_device = (
+        await gw.devices.register(
+            scheme="bearer", credential=creds.private_token, name="victim phone",
+            push_token=None, sims=[], app_version=None,
+        )
+    ).device_id  # fmt: skip
+    r = await live.client.post(
+        f"{GATE}/messages", json={**SMSGATE_SEND, "id": "victim-msg"}, headers=victim
+    )
+    assert r.status_code == 202, r.text
+    r = await live.client.post(
+        f"{GATE}/webhooks", headers=victim,
+        json={"id": "victim-hook", "url": "https://example.com/v", "event": "sms:received"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
 
     def hook_requests() -> list[Received]:
         return [x for x in receiver.received if x.path == "/hooks"]
@@ -337,6 +403,7 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
         "victim_delivery": victim_delivery,
         "victim_inbound": victim_inbound,
         "victim_handset": VICTIM_HANDSET,
+        "victim_device": victim_device,
     }
     victim_later = ""
     intruder_inbound = ""
@@ -393,6 +460,20 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
             assert all(i["from"] != VICTIM_HANDSET for i in r.json()["inbound"])
         if r.status_code == 200 and method == "GET" and path == "/api/v1/conversations":
             assert all(c["number"] != VICTIM_HANDSET for c in r.json()["conversations"])
+        if r.status_code == 200 and method == "GET" and path == "/api/v1/devices":
+            assert all(d["id"] != victim_device for d in r.json()["devices"])
+        if (
+            r.status_code == 200
+            and method == "GET"
+            and path in (f"{GATE}/devices", f"{GATE}/device")
+        ):
+            assert all(d["id"] != victim_device for d in r.json())
+        if r.status_code == 200 and method == "GET" and path == f"{GATE}/messages":
+            assert all(m["id"] != "victim-msg" for m in r.json())
+        if r.status_code == 200 and method == "GET" and path == f"{GATE}/webhooks":
+            assert all(w["id"] != "victim-hook" for w in r.json())
+        if r.status_code == 200 and path == f"{MOBILE}/device":
+            assert "device" not in r.json()
         if r.status_code == 201 and path == "/api/v1/simulator/inbound":
             intruder_inbound = r.json()["inbound_id"]
     # nor can the victim's webhooks, deliveries and callbacks be reached another way

@@ -17,6 +17,7 @@ from smsbridge.api.v1 import (
     auth,
     campaigns,
     contacts,
+    devices,
     events,
     groups,
     inbound,
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, dispatch: bool | None = None) -> FastAPI:
     app.include_router(inbound.inbound_router)
     app.include_router(inbound.conversations_router)
     app.include_router(webhooks.router)
+    app.include_router(devices.router)
     app.include_router(events.router)
     app.include_router(simulator.router)
     app.include_router(account.router)

@@ -32,7 +32,7 @@ from smsbridge.dispatch.device_hub import (
     DeviceEvent,
     DeviceHub,
 )
-from smsbridge.services.device_accounts import DeviceAccounts, merge_settings
+from smsbridge.services.device_accounts import DeviceAccounts, check_settings, merge_settings
 from smsbridge.services.inbound import InboundService
 from smsbridge.services.ttl_cache import TtlCache
 from smsbridge.store import device_queue
@@ -136,6 +136,9 @@ class DeviceService:
         self.on_fleet_change: Callable[[int | None], None] = lambda _account: None
         self._tokens: TtlCache[str, dict[str, Any]] = TtlCache(2.0)
         self._seen_written: dict[str, int] = {}
+        # Written often enough that a connected phone never looks silent.
+        offline_us = int(settings.devices_offline_after_seconds * 1_000_000)
+        self._seen_every = min(SEEN_WRITE_EVERY_US, offline_us // 4)
 
     # ------------------------------------------------------------------ registration
 
@@ -209,7 +212,7 @@ class DeviceService:
     async def _seen(self, device: dict[str, Any]) -> None:
         now = now_us()
         last = self._seen_written.get(device["id"], 0)
-        if device["online"] and now - last < SEEN_WRITE_EVERY_US:
+        if device["online"] and now - last < self._seen_every:
             return
         self._seen_written[device["id"]] = now
         async with self.db.write() as conn:
@@ -405,7 +408,10 @@ class DeviceService:
         """Refuse a send naming a phone the account does not have, or a SIM it lacks."""
         if device_id is None:
             return
-        device = await self.get(account_id, device_id)
+        try:
+            device = await self.get(account_id, device_id)
+        except NotFound as exc:
+            raise ValidationFailed(exc.message, code=exc.code) from None
         slots = {s.get("simNumber") for s in device["sims"]} - {None}
         if sim is not None and slots and sim not in slots:
             raise ValidationFailed(
@@ -423,15 +429,28 @@ class DeviceService:
         if moved:
             self.on_requeued()
 
-    async def set_device_settings(
-        self, account_id: int, device_id: str, changes: dict[str, Any]
+    async def edit(
+        self,
+        account_id: int,
+        device_id: str,
+        *,
+        name: str | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Rename a phone or change its own settings (e.g. its throttle: send intervals and a
+        limit per period), which override the account's and reach the phone at once."""
         device = await self.get(account_id, device_id)
-        merged = merge_settings(device["settings"] or {}, changes)
+        merged = None
+        if settings is not None:
+            merged = merge_settings(
+                device["settings"] or {}, check_settings(settings, partial=True)
+            )
         async with self.db.write() as conn:
-            await store.update_device(conn, device_id, now_us(), settings=merged)
-        self.hub.publish(device_id, DeviceEvent(SETTINGS_UPDATED))
-        return merged
+            await store.update_device(conn, device_id, now_us(), name=name, settings=merged)
+        if merged is not None:
+            self.hub.publish(device_id, DeviceEvent(SETTINGS_UPDATED))
+        self._tokens.clear()
+        return await self.get(account_id, device_id)
 
     async def settings_for(self, device: dict[str, Any]) -> dict[str, Any]:
         """The account's phone settings with this phone's own, plus its signing key."""

@@ -62,6 +62,8 @@ class SendService:
         self.addresses = addresses
         self.settings = settings
         self.on_queued: Callable[[], None] = lambda: None  # wakes the dispatcher
+        # Refuses a phone (device_id, sim) the account does not have.
+        self.check_device: Callable[[int, str, int | None], Awaitable[None]] = _no_check
         self.ids = ids
         self.ingest = ingest
         self.billing = billing
@@ -197,6 +199,8 @@ class SendService:
         return await self.addresses.resolve(caller, targets, limit=self.settings.max_recipients)
 
     async def send(self, caller: Caller, req: SendRequest) -> AcceptedMessage:
+        if req.device_id is not None:
+            await self.check_device(caller.account_id, req.device_id, req.sim)
         billing = await self.billing.billing(caller.account_id)
         targets = await self.targets(caller, req)
         accepted, rows = self.prepare(caller, req, prices=billing.prices, targets=targets)
@@ -230,6 +234,8 @@ class SendService:
         for item in items:
             if isinstance(item, SendRequest):
                 try:
+                    if item.device_id is not None:
+                        await self.check_device(caller.account_id, item.device_id, item.sim)
                     targets = await self.targets(caller, item)
                 except SmsBridgeError as exc:
                     out.append(exc)
@@ -336,3 +342,7 @@ def _guard_check(
         numbers = tuple(r.to for r in message.recipients if r.status != _REJECTED)
         check.messages.append((message.id, message.text, numbers, no_reload))
     return check if check.messages else None
+
+
+async def _no_check(_account_id: int, _device_id: str, _sim: int | None) -> None:
+    return None

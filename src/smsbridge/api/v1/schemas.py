@@ -87,7 +87,13 @@ class MessageIn(BaseModel):
     missing_fields: Literal["error", "empty"] = Field(
         "error", description="A placeholder without a value: refuse the message, or leave it empty."
     )
-    channel: str | None = Field(None, description="Send through this channel (e.g. simulator).")
+    channel: str | None = Field(None, description="Send through this channel (simulator, android).")
+    device_id: str | None = Field(
+        None,
+        max_length=32,
+        description="Send from this phone (GET /api/v1/devices); implies channel android.",
+    )
+    sim: int | None = Field(None, ge=1, le=8, description="The phone's SIM slot, from 1.")
     callback_url: str | None = Field(
         None,
         max_length=2000,
@@ -117,6 +123,8 @@ class MessageIn(BaseModel):
             missing_fields=self.missing_fields,
             channel=self.channel,
             callback_url=self.callback_url,
+            device_id=self.device_id,
+            sim=self.sim,
         )
 
 
