@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     webhooks_retention_days: float = Field(7.0, gt=0, description="Keep finished deliveries")
     events_poll_interval_ms: int = Field(200, ge=10, description="Live event stream polling")
 
+    ssl_certfile: str | None = Field(None, description="Serve HTTPS: certificate chain (PEM)")
+    ssl_keyfile: str | None = Field(None, description="Serve HTTPS: private key (PEM)")
+
     # Android phones (SMSGate app).
     public_url: str | None = Field(
         None,

@@ -24,6 +24,13 @@ def serve(
         int | None,
         typer.Option(help="HTTP worker processes sharing the port [1]; each also dispatches."),
     ] = None,
+    ssl_certfile: Annotated[
+        str | None,
+        typer.Option(help="Serve HTTPS with this certificate chain (PEM); phones need HTTPS"),
+    ] = None,
+    ssl_keyfile: Annotated[
+        str | None, typer.Option(help="The certificate's private key (PEM)")
+    ] = None,
 ) -> None:
     """Start the HTTP API (and, unless --no-worker, the dispatcher)."""
     import os
@@ -45,6 +52,13 @@ def serve(
         "loop": "uvloop",
         "http": "httptools",
     }
+    certfile = ssl_certfile or cfg.ssl_certfile
+    keyfile = ssl_keyfile or cfg.ssl_keyfile
+    if bool(certfile) != bool(keyfile):
+        err.print("error: HTTPS needs both --ssl-certfile and --ssl-keyfile")
+        raise typer.Exit(2)
+    if certfile:
+        options.update(ssl_certfile=certfile, ssl_keyfile=keyfile)
     if count == 1:
         tune_gc()
         uvicorn.run(create_app(cfg, dispatch=not no_worker and cfg.dispatch), **options)
