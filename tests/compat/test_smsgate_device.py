@@ -200,13 +200,15 @@ async def test_a_phone_going_offline_hands_its_waiting_work_to_another(
         for message_id in ids:
             await _wait_status(live, message_id, "delivered")
         assert len(staying.sent) == 4 and not gone.sent
-        kinds = [e["type"] for e in await received()]
-        assert "device.offline" in kinds
+        offline = [e["data"] for e in await received() if e["type"] == "device.offline"]
+        assert offline and offline[0]["device_id"] == gone.device_id
         await gone.come_online()
         await gone.wait_connected()
         assert await gone.pull() == []  # its rows moved: nothing is sent twice
         r = await live.client.get(f"/api/v1/devices/{gone.device_id}", headers=live.headers)
-        assert r.status_code == 200
+        assert r.status_code == 200 and r.json()["online"] is True  # back (device.online)
+        online = [e["data"] for e in await received() if e["type"] == "device.online"]
+        assert any(d["device_id"] == gone.device_id for d in online)
     finally:
         await _close([gone, staying])
 

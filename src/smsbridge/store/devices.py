@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsbridge.core.timefmt import iso
 from smsbridge.store import journal
 from smsbridge.store.schema import (
     device_accounts,
@@ -187,8 +188,8 @@ async def _journal(
     now: int,
     last_seen: int | None = None,
 ) -> None:
-    data: dict[str, Any] = {"device_id": device_id, "name": name}
-    data["last_seen_us"] = last_seen if last_seen is not None else now
+    seen = last_seen if last_seen is not None else now
+    data: dict[str, Any] = {"device_id": device_id, "name": name, "last_seen": iso(seen)}
     await journal.append(conn, account_id=account_id, kind=kind, at=now, data=data)
 
 
