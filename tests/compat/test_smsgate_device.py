@@ -4,6 +4,7 @@ webhooks, inbound SMS, failover, SIM selection and cancelling, on SQLite and Pos
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -312,3 +313,29 @@ async def test_devices_api_lists_edits_and_removes(phone_live: Live, phone: Fake
         f"/api/v1/devices/{phone.device_id}", headers=phone_live.headers
     )
     assert r.status_code == 404 and r.json()["error"]["code"] == "device_not_found"
+
+
+async def test_a_message_for_one_phone_waits_for_it(live_factory: Any, database_url: str) -> None:
+    live: Live = await live_factory(
+        database_url, devices_offline_after_seconds=0.5, devices_sse_keepalive_seconds=0.1,
+        **FAST,
+    )  # fmt: skip
+    away, other = await _phones(live, 2)
+    try:
+        await away.go_offline()
+        message = await send(live, ANNA, "only from this phone", device_id=away.device_id)
+
+        async def offline() -> bool:
+            r = await live.client.get(f"/api/v1/devices/{away.device_id}", headers=live.headers)
+            return r.json()["online"] is False
+
+        await wait_for(offline)
+        await asyncio.sleep(1.5)  # several upkeep rounds: it is not moved, nor queued again
+        r = await live.client.get(f"/api/v1/messages/{message['id']}", headers=live.headers)
+        history = [e["status"] for e in r.json()["recipients"][0]["history"]]
+        assert history == ["queued", "sending"], history
+        await away.come_online()
+        await _wait_status(live, message["id"], "delivered")
+        assert len(away.sent) == 1 and not other.sent
+    finally:
+        await _close([away, other])

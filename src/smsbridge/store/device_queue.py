@@ -167,13 +167,19 @@ async def overdue(conn: AsyncConnection, now: int, limit: int = 1000) -> list[in
 
 async def release_stranded(conn: AsyncConnection, now: int, limit: int = 1000) -> int:
     """Rows still waiting on phones that went offline or were removed go back to the outbox,
-    due now: the dispatcher routes them again (to an online phone). Pulled rows stay."""
+    due now: the dispatcher routes them again (to an online phone). Pulled rows stay, and so do
+    messages that asked for that very phone while it is only offline (they wait for it)."""
     result = await conn.execute(
         select(device_messages.c.id, device_messages.c.recipient_id)
         .join(devices, devices.c.id == device_messages.c.device_id)
+        .join(recipients, recipients.c.id == device_messages.c.recipient_id)
+        .join(messages, messages.c.id == recipients.c.message_id)
         .where(
             device_messages.c.state == PENDING,
-            or_(devices.c.online.is_(False), devices.c.deleted_at.is_not(None)),
+            or_(
+                devices.c.deleted_at.is_not(None),
+                and_(devices.c.online.is_(False), messages.c.device_id.is_(None)),
+            ),
         )
         .limit(limit)
     )
