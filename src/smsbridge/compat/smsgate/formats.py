@@ -5,12 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 
+from smsbridge.core.errors import ValidationFailed
 from smsbridge.core.timefmt import iso
 from smsbridge.services.device_messages import MessageView
 
 HIGH_PRIORITY = 100  # the app's PriorityBypassThreshold: skips its delays and limits
+
+
+async def read_json(request: Request, kind: type = dict) -> Any:
+    """The request's JSON body, which must be a ``kind`` (object or array)."""
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        raise ValidationFailed("The body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(body, kind):
+        raise ValidationFailed(f"Expected a JSON {kind.__name__}.", code="invalid_body")
+    return body
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

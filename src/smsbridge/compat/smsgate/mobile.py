@@ -22,7 +22,12 @@ from starlette.responses import Response, StreamingResponse
 
 from smsbridge.api.deps import GatewayDep
 from smsbridge.compat.smsgate.errors import SmsGateRoute
-from smsbridge.compat.smsgate.formats import device_json, json_response, mobile_message
+from smsbridge.compat.smsgate.formats import (
+    device_json,
+    json_response,
+    mobile_message,
+    read_json,
+)
 from smsbridge.core.errors import Forbidden, Unauthorized, ValidationFailed
 from smsbridge.core.timefmt import iso
 from smsbridge.dispatch.device_hub import MESSAGE_ENQUEUED, DeviceEvent
@@ -59,17 +64,6 @@ def _bearer(authorization: str | None) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-async def _json(request: Request, kind: type) -> Any:
-    raw = await request.body()
-    try:
-        body = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        raise ValidationFailed("The body is not valid JSON.", code="invalid_json") from None
-    if not isinstance(body, kind):
-        raise ValidationFailed(f"Expected a JSON {kind.__name__}.", code="invalid_body")
-    return body
-
-
 def _sims(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         return []
@@ -93,7 +87,7 @@ async def register(
     user_agent: Annotated[str | None, Header()] = None,
 ) -> Response:
     scheme, credential = _credential(authorization)
-    body = await _json(request, dict)
+    body = await read_json(request, dict)
     name = body.get("name") if isinstance(body.get("name"), str) else None
     push = body.get("pushToken") if isinstance(body.get("pushToken"), str) else None
     version = None
@@ -130,7 +124,7 @@ async def patch_device(
     request: Request, gw: GatewayDep, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
     device = await _device(gw, authorization)
-    body = await _json(request, dict)
+    body = await read_json(request, dict)
     if body.get("id") not in (None, device["id"]):
         raise Forbidden("The id is not this device's.", code="device_mismatch")
     push = body.get("pushToken") if isinstance(body.get("pushToken"), str) else None
@@ -157,7 +151,7 @@ async def report(
     request: Request, gw: GatewayDep, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
     device = await _device(gw, authorization)
-    body = await _json(request, list)
+    body = await read_json(request, list)
     if len(body) > MAX_REPORTS:
         raise ValidationFailed(f"At most {MAX_REPORTS} reports per call.", code="too_many_reports")
     items: list[StateReport] = []
@@ -222,7 +216,7 @@ async def change_password(
     request: Request, gw: GatewayDep, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
     device = await _device(gw, authorization)
-    body = await _json(request, dict)
+    body = await read_json(request, dict)
     current, new = body.get("currentPassword"), body.get("newPassword")
     if not isinstance(current, str) or not isinstance(new, str):
         raise ValidationFailed("Give currentPassword and newPassword.", code="invalid_body")

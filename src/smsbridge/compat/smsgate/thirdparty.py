@@ -12,7 +12,6 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
@@ -24,6 +23,7 @@ from smsbridge.compat.smsgate.formats import (
     device_json,
     json_response,
     message_state,
+    read_json,
 )
 from smsbridge.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from smsbridge.core.message import Priority
@@ -88,17 +88,6 @@ def needs(scope: str) -> Any:
         return await _caller(gw, request, scope)
 
     return Depends(dependency)
-
-
-async def _body(request: Request, kind: type = dict) -> Any:
-    raw = await request.body()
-    try:
-        body = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        raise ValidationFailed("The body is not valid JSON.", code="invalid_json") from None
-    if not isinstance(body, kind):
-        raise ValidationFailed(f"Expected a JSON {kind.__name__}.", code="invalid_body")
-    return body
 
 
 def _time(value: Any, field: str) -> datetime:
@@ -210,7 +199,7 @@ async def send(
     skip_phone_validation: Annotated[bool, Query(alias="skipPhoneValidation")] = False,
     device_active_within: Annotated[int, Query(alias="deviceActiveWithin", ge=0)] = 0,
 ) -> Response:
-    req = _send_request(await _body(request), caller, skip_phone_validation)
+    req = _send_request(await read_json(request), caller, skip_phone_validation)
     view = await gw.device_messages.send(caller, req, active_within_hours=device_active_within)
     return json_response(
         message_state(view, content=False), 202,
@@ -289,7 +278,7 @@ async def put_settings(
     request: Request, gw: GatewayDep, caller: Annotated[Caller, needs("settings:write")]
 ) -> Response:
     merged = await gw.device_accounts.update_settings(
-        caller.account_id, await _body(request), partial=request.method == "PATCH"
+        caller.account_id, await read_json(request), partial=request.method == "PATCH"
     )
     await gw.devices.settings_changed(caller.account_id)
     return json_response(merged)
@@ -306,7 +295,7 @@ async def list_webhooks(
 async def put_webhook(
     request: Request, gw: GatewayDep, caller: Annotated[Caller, needs("webhooks:write")]
 ) -> Response:
-    body = await _body(request)
+    body = await read_json(request)
     url, event = body.get("url"), body.get("event")
     if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 2048:
         raise ValidationFailed("url must be an http(s) URL.", code="invalid_url")
@@ -356,7 +345,7 @@ async def logs(caller: Annotated[Caller, needs("logs:read")]) -> Response:
 async def issue_token(
     request: Request, gw: GatewayDep, caller: Annotated[Caller, needs("tokens:manage")]
 ) -> Response:
-    body = await _body(request)
+    body = await read_json(request)
     scopes, ttl = body.get("scopes"), body.get("ttl")
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise ValidationFailed(f"scopes lists some of {', '.join(SCOPES)}.", code="invalid_scopes")
