@@ -17,6 +17,15 @@ def _described(obj: Any, name: str | None, type_: str, reflected: bool, compare_
     return not (type_ == "index" and name is not None and name.endswith("_feed"))
 
 
+def _widened_number(change: Any) -> bool:
+    return (
+        isinstance(change, list)
+        and len(change) == 1
+        and change[0][0] == "modify_type"
+        and change[0][2:4] == ("recipients", "to_number")
+    )
+
+
 async def test_schema_matches_migrations(database_url: str) -> None:
     await upgrade(database_url)  # idempotent on a migrated database
     db = Database.unpooled(database_url)
@@ -27,6 +36,9 @@ async def test_schema_matches_migrations(database_url: str) -> None:
 
     try:
         async with db.read() as conn:
-            assert await conn.run_sync(diff) == []
+            changes = await conn.run_sync(diff)
+        if db.is_sqlite:  # SQLite ignores VARCHAR lengths; 0008 widens to_number on PostgreSQL
+            changes = [c for c in changes if not _widened_number(c)]
+        assert changes == []
     finally:
         await db.dispose()
