@@ -201,7 +201,7 @@ CASES: dict[tuple[str, str], tuple[str, Any, set[int]]] = {
     ("GET", f"{GATE}/logs"): (f"{GATE}/logs", None, {501}),
     ("POST", f"{GATE}/auth/token"): (f"{GATE}/auth/token", {"scopes": ["messages:send"]}, {201}),
     ("POST", f"{GATE}/auth/token/refresh"): (f"{GATE}/auth/token/refresh", {}, {401}),
-    ("DELETE", f"{GATE}/auth/token/{{jti}}"): (f"{GATE}/auth/token/unknown", None, {204}),
+    ("DELETE", f"{GATE}/auth/token/{{jti}}"): (f"{GATE}/auth/token/{{victim_jti}}", None, {404}),
 }  # fmt: skip
 
 VICTIM_NUMBER = "+4917612345670"
@@ -376,6 +376,7 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
         json={"id": "victim-hook", "url": "https://example.com/v", "event": "sms:received"},
     )  # fmt: skip
     assert r.status_code == 201, r.text
+    victim_token = await gw.device_accounts.issue_token(victim_account, ["messages:send"], None)
 
     def hook_requests() -> list[Received]:
         return [x for x in receiver.received if x.path == "/hooks"]
@@ -404,6 +405,7 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
         "victim_inbound": victim_inbound,
         "victim_handset": VICTIM_HANDSET,
         "victim_device": victim_device,
+        "victim_jti": victim_token.id,
     }
     victim_later = ""
     intruder_inbound = ""

@@ -3,6 +3,7 @@ password (and JWTs) of the integrator API, the phone settings, and integrator we
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import string
@@ -12,6 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
 
 from smsbridge.config import Settings
 from smsbridge.core import jwt
@@ -32,6 +34,7 @@ SCOPES = (
 )  # fmt: skip
 ALL_SCOPES = "all:any"
 CODE_TTL_US = 10 * 60 * 1_000_000
+NO_PASSWORD = ""  # the password hash of credentials whose password was never handed out
 
 # DeviceSettings sections and the keys each may hold, with their types.
 SETTINGS_SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
@@ -145,18 +148,19 @@ class DeviceAccounts:
         self.settings = settings
         self.db = db
         self.hasher = PasswordHasher()
-        self._basic: TtlCache[str, int] = TtlCache(settings.auth_cache_seconds * 5)
+        # (login, password) digest -> account id, or None for a refused pair.
+        self._basic: TtlCache[str, int | None] = TtlCache(max(1.0, settings.auth_cache_seconds * 5))
         self._revoked: TtlCache[str, bool] = TtlCache(settings.auth_cache_seconds)
 
     # ------------------------------------------------------------------ credentials
 
     async def ensure(self, account_id: int) -> Credentials:
-        """The account's SMSGate credentials, made on first use (the password then only)."""
+        """The account's SMSGate credentials, made on first use without a password: the first
+        phone to register gets one to show (:meth:`first_password`)."""
         async with self.db.write() as conn:
             row = await store.credentials(conn, account_id)
             if row is not None:
                 return Credentials(account_id, row["private_token"], row["login"], None)
-            password = _password()
             login = _login()
             while await store.credentials_by_login(conn, login) is not None:
                 login = _login()
@@ -166,11 +170,22 @@ class DeviceAccounts:
                 account_id,
                 private_token=token,
                 login=login,
-                password_hash=self.hasher.hash(password),
+                password_hash=NO_PASSWORD,
                 jwt_secret=secrets.token_hex(32),
                 now=now_us(),
             )
-        return Credentials(account_id, token, login, password)
+        return Credentials(account_id, token, login, None)
+
+    async def first_password(self, account_id: int) -> str | None:
+        """A password for an account that never had one (shown once, by the registering
+        phone); None when it has one: a registration never changes existing credentials."""
+        password = _password()
+        hashed = await asyncio.to_thread(self.hasher.hash, password)
+        async with self.db.write() as conn:
+            if not await store.set_first_password(conn, account_id, hashed, NO_PASSWORD):
+                return None
+        self._basic.clear()
+        return password
 
     async def token_for(self, account_name: str, *, rotate: bool = False) -> Credentials:
         """The private token of an account (by name), made or replaced on request."""
@@ -186,11 +201,10 @@ class DeviceAccounts:
 
     async def reset_password(self, account_id: int) -> Credentials:
         creds = await self.ensure(account_id)
-        password = creds.password or _password()
+        password = _password()
+        hashed = await asyncio.to_thread(self.hasher.hash, password)
         async with self.db.write() as conn:
-            await store.update_credentials(
-                conn, account_id, password_hash=self.hasher.hash(password)
-            )
+            await store.update_credentials(conn, account_id, password_hash=hashed)
         self._basic.clear()
         return Credentials(account_id, creds.private_token, creds.login, password)
 
@@ -204,29 +218,43 @@ class DeviceAccounts:
         found, account_id = self._basic.get(key)
         if found and account_id is not None:
             return account_id
+        if found:  # refused moments ago: no second hash
+            raise Unauthorized("Invalid login or password.", code="invalid_credentials")
         async with self.db.read() as conn:
             row = await store.credentials_by_login(conn, login)
-        if row is None or not self._password_ok(row["password_hash"], password):
+        ok = row is not None and await self._password_ok(row["password_hash"], password)
+        if row is None or not ok:
+            self._basic.put(key, None)
             raise Unauthorized("Invalid login or password.", code="invalid_credentials")
         self._basic.put(key, row["account_id"])
         return int(row["account_id"])
 
-    def _password_ok(self, password_hash: str, password: str) -> bool:
-        try:
-            return bool(self.hasher.verify(password_hash, password))
-        except (VerificationError, InvalidHashError):
+    async def _password_ok(self, password_hash: str, password: str) -> bool:
+        """Checked on a thread: an argon2 hash takes tens of milliseconds."""
+        if password_hash == NO_PASSWORD:
             return False
+
+        def verify() -> bool:
+            try:
+                return bool(self.hasher.verify(password_hash, password))
+            except (VerificationError, InvalidHashError):
+                return False
+
+        ok: bool = await asyncio.to_thread(verify)
+        return ok
 
     async def change_password(self, account_id: int, current: str, new: str) -> None:
         if len(new) < 14:
             raise ValidationFailed(
                 "The new password needs at least 14 characters.", code="password_too_short"
             )
-        async with self.db.write() as conn:
+        async with self.db.read() as conn:
             row = await store.credentials(conn, account_id)
-            if row is None or not self._password_ok(row["password_hash"], current):
-                raise Unauthorized("The current password is wrong.", code="invalid_credentials")
-            await store.update_credentials(conn, account_id, password_hash=self.hasher.hash(new))
+        if row is None or not await self._password_ok(row["password_hash"], current):
+            raise Unauthorized("The current password is wrong.", code="invalid_credentials")
+        hashed = await asyncio.to_thread(self.hasher.hash, new)
+        async with self.db.write() as conn:
+            await store.update_credentials(conn, account_id, password_hash=hashed)
         self._basic.clear()
 
     async def one_time_code(self, account_id: int) -> tuple[str, int]:
@@ -239,7 +267,7 @@ class DeviceAccounts:
                     async with conn.begin_nested():
                         await store.add_code(conn, account_id, code, valid_until)
                     break
-                except Exception:  # taken: draw again
+                except IntegrityError:  # taken: draw again
                     continue
         return code, valid_until
 
@@ -278,7 +306,7 @@ class DeviceAccounts:
             row = await store.credentials(conn, creds.account_id)
         assert row is not None
         now = int(time.time())
-        jti = secrets.token_hex(10)
+        jti = f"{account_id}-{secrets.token_hex(10)}"
         claims = {"sub": str(account_id), "jti": jti, "iat": now, "exp": now + lifetime,
                   "scopes": scopes, "typ": "access"}  # fmt: skip
         refresh = {**claims, "jti": jti + "r", "exp": now + lifetime * 2, "typ": "refresh"}
@@ -318,6 +346,12 @@ class DeviceAccounts:
             result = await store.is_revoked(conn, jti)
         self._revoked.put(jti, result)
         return result
+
+    async def revoke_own(self, account_id: int, jti: str) -> None:
+        """Revoke one of the account's tokens (ids of other accounts' tokens are unknown)."""
+        if not jti.startswith(f"{account_id}-") or len(jti) > 32:
+            raise NotFound(f"No token {jti!r} of this account.", code="token_not_found")
+        await self.revoke(jti)
 
     async def revoke(self, jti: str, expires_at_us: int | None = None) -> None:
         until = expires_at_us or now_us() + 366 * 86_400 * 1_000_000

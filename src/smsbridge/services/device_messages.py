@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from smsbridge.core.errors import Conflict, NotFound, ValidationFailed
 from smsbridge.core.message import Status
@@ -22,7 +23,7 @@ from smsbridge.store import device_queue
 from smsbridge.store import devices as device_store
 from smsbridge.store.db import Database, now_us
 from smsbridge.store.messages import get_message
-from smsbridge.store.schema import messages, recipient_events, recipients
+from smsbridge.store.schema import device_messages, messages, recipient_events, recipients
 
 ANDROID = device_queue.CHANNEL
 # Core recipient status -> the app's state ("sending" is Pending or Processed on the phone).
@@ -154,20 +155,19 @@ class IntegratorMessages:
         if query.until is not None:
             conds.append(messages.c.created_at < query.until)
         if query.device_id is not None:
-            conds.append(messages.c.device_id == query.device_id)
-        if query.state is not None:
-            statuses = CORE_STATUSES.get(query.state)
-            if statuses is None:
-                raise ValidationFailed(
-                    f"Unknown state {query.state!r}; use one of {', '.join(CORE_STATUSES)}.",
-                    code="invalid_state",
+            # Asked for that phone, or routed to it.
+            routed = (
+                select(device_messages.c.id)
+                .join(recipients, recipients.c.id == device_messages.c.recipient_id)
+                .where(
+                    recipients.c.message_id == messages.c.id,
+                    device_messages.c.device_id == query.device_id,
                 )
-            conds.append(
-                select(recipients.c.id)
-                .where(recipients.c.message_id == messages.c.id,
-                       recipients.c.status.in_(statuses))
                 .exists()
-            )  # fmt: skip
+            )
+            conds.append(or_(messages.c.device_id == query.device_id, routed))
+        if query.state is not None:
+            conds.append(_has_recipient_in(query.state))
         where = and_(*conds)
         order = messages.c.created_at.asc() if query.ascending else messages.c.created_at.desc()
         async with self.db.read() as conn:
@@ -230,6 +230,34 @@ class IntegratorMessages:
             created_at=message["created_at"],
             valid_until=message["expires_at"],
         )
+
+
+def _has_recipient_in(state: str) -> ColumnElement[bool]:
+    """Messages with a recipient in the app's ``state``: a ``sending`` recipient is Processed
+    once its phone took it, Pending before."""
+    statuses = CORE_STATUSES.get(state)
+    if statuses is None:
+        raise ValidationFailed(
+            f"Unknown state {state!r}; use one of {', '.join(CORE_STATUSES)}.",
+            code="invalid_state",
+        )
+    taken = (
+        select(device_messages.c.id)
+        .where(
+            device_messages.c.recipient_id == recipients.c.id,
+            device_messages.c.state.in_(("Processed", "Cancelling")),
+        )
+        .exists()
+    )
+    sending = recipients.c.status == Status.SENDING.value
+    if state == "Processed":
+        match = and_(sending, taken)
+    elif state == "Pending":
+        others = [s for s in statuses if s != Status.SENDING.value]
+        match = or_(recipients.c.status.in_(others), and_(sending, ~taken))
+    else:
+        match = recipients.c.status.in_(statuses)
+    return select(recipients.c.id).where(recipients.c.message_id == messages.c.id, match).exists()
 
 
 async def _by_ext_id(conn: Any, account_id: int, ext_id: str) -> int | None:

@@ -171,12 +171,9 @@ class DeviceService:
                 code="invalid_private_token",
             )
         creds = await self.accounts.ensure(account_id)
-        password: str | None = creds.password
-        if password is None and scheme != "basic":
-            async with self.db.read() as conn:
-                first = not await store.list_for(conn, account_id)
-            if first:  # the first phone shows the integrator password, as the app expects
-                password = (await self.accounts.reset_password(account_id)).password
+        # The first phone shows the integrator password, as the app expects; later ones
+        # (and the same phone registering again) get none, and nothing changes.
+        password = await self.accounts.first_password(account_id)
         token = secrets.token_urlsafe(32)
         device = store.NewDevice(
             id=new_device_id(),

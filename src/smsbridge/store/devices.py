@@ -256,6 +256,17 @@ async def update_credentials(conn: AsyncConnection, account_id: int, **values: A
     )
 
 
+async def set_first_password(
+    conn: AsyncConnection, account_id: int, password_hash: str, unset: str
+) -> bool:
+    result = await conn.execute(
+        update(device_accounts)
+        .where(device_accounts.c.account_id == account_id, device_accounts.c.password_hash == unset)
+        .values(password_hash=password_hash)
+    )
+    return bool(result.rowcount)
+
+
 async def add_code(conn: AsyncConnection, account_id: int, code: str, valid_until: int) -> None:
     await conn.execute(
         insert(device_codes).values(code=code, account_id=account_id, valid_until=valid_until)

@@ -369,8 +369,7 @@ async def refresh_token(
 async def revoke_token(
     jti: str, gw: GatewayDep, caller: Annotated[Caller, needs("tokens:manage")]
 ) -> Response:
-    del caller
-    await gw.device_accounts.revoke(jti[:32])
+    await gw.device_accounts.revoke_own(caller.account_id, jti)
     return Response(status_code=204)
 
 
