@@ -20,6 +20,7 @@ RUNS = [
     ["end_to_end.py"],
     ["campaign.py"],
     ["webhooks.py"],
+    ["devices.py"],
 ]
 
 

@@ -51,6 +51,8 @@ def serve(
         "access_log": False,
         "loop": "uvloop",
         "http": "httptools",
+        # Event streams (phones, /api/v1/events) never end by themselves: give them 5 s.
+        "timeout_graceful_shutdown": 5,
     }
     certfile = ssl_certfile or cfg.ssl_certfile
     keyfile = ssl_keyfile or cfg.ssl_keyfile

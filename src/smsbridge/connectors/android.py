@@ -11,6 +11,7 @@ online phones by the configured strategy: ``least_loaded`` (fewest messages wait
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Callable
@@ -70,6 +71,8 @@ class AndroidConnector(Connector):
         self.strategy = strategy
         self.notify = notify
         self._fleets: dict[int, _Fleet] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._turns: dict[int, itertools.count[int]] = {}
 
     async def send(self, sms: OutboundSms) -> SendResult:
         now = now_us()
@@ -127,15 +130,22 @@ class AndroidConnector(Connector):
 
     async def _fleet(self, account_id: int) -> _Fleet:
         fleet = self._fleets.get(account_id)
-        clock = time.monotonic()
-        if fleet is None or clock - fleet.read_at > SNAPSHOT_SECONDS:
+        if fleet is not None and time.monotonic() - fleet.read_at <= SNAPSHOT_SECONDS:
+            return fleet
+        # One read per account at a time: a burst of sends shares it (and its load counts)
+        # instead of each routing on a copy of its own.
+        lock = self._locks.setdefault(account_id, asyncio.Lock())
+        async with lock:
+            fleet = self._fleets.get(account_id)
+            if fleet is not None and time.monotonic() - fleet.read_at <= SNAPSHOT_SECONDS:
+                return fleet
             async with self.db.read() as conn:
                 rows = await device_store.online_for(conn, account_id)
             phones = [_Phone(r["id"], sim_numbers(r["sims"]), int(r["queued"])) for r in rows]
-            turn = fleet.turn if fleet is not None else itertools.count()
-            fleet = _Fleet(phones, clock, turn)
+            turn = self._turns.setdefault(account_id, itertools.count())
+            fleet = _Fleet(phones, time.monotonic(), turn)
             self._fleets[account_id] = fleet
-        return fleet
+            return fleet
 
     def forget(self, account_id: int | None = None) -> None:
         """Phones came or went: read the fleet again at the next send."""

@@ -27,6 +27,7 @@ from smsbridge.core.errors import NotFound, Unauthorized, ValidationFailed
 from smsbridge.core.message import Status
 from smsbridge.dispatch.device_hub import (
     MESSAGE_CANCELLED,
+    MESSAGE_ENQUEUED,
     SETTINGS_UPDATED,
     WEBHOOKS_UPDATED,
     DeviceEvent,
@@ -239,15 +240,15 @@ class DeviceService:
     # ------------------------------------------------------------------ queue
 
     async def pull(self, device: dict[str, Any], *, lifo: bool) -> list[dict[str, Any]]:
+        limit = self.settings.devices_pull_limit
         async with self.db.write() as conn:
-            return await device_queue.take(
-                conn,
-                device["id"],
-                limit=self.settings.devices_pull_limit,
-                lifo=lifo,
-                now=now_us(),
+            rows = await device_queue.take(
+                conn, device["id"], limit=limit, lifo=lifo, now=now_us(),
                 lock=not self.db.is_sqlite,
-            )
+            )  # fmt: skip
+        if len(rows) >= limit:  # more may wait: the phone pulls again
+            self.hub.publish(device["id"], DeviceEvent(MESSAGE_ENQUEUED))
+        return rows
 
     async def newest_pending(self, device_id: str) -> int:
         async with self.db.read() as conn:
@@ -259,6 +260,16 @@ class DeviceService:
         changed something."""
         ids = [int(i.id) for i in items if i.id.isdigit() and len(i.id) < 19]
         now = now_us()
+        async with self.db.read() as conn:  # most reports repeat what a webhook told already
+            known = await device_queue.mine(conn, device["id"], ids)
+        if not any(
+            (row := known.get(int(i.id))) is not None
+            and row["state"] not in device_queue.TERMINAL
+            and _advances(row["state"], "Processed" if i.state == "Pending" else i.state)
+            for i in items
+            if i.id.isdigit() and len(i.id) < 19
+        ):
+            return 0
         async with self.db.write() as conn:
             rows = await device_queue.mine(conn, device["id"], ids)
             changes: list[tuple[int, str]] = []

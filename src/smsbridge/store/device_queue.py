@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.message import Status
@@ -34,6 +34,9 @@ OPEN = (PENDING, PROCESSED, CANCELLING)
 FINAL = ("Sent", "Delivered", "Failed", "Cancelled", "Expired")  # off the queue
 TERMINAL = ("Delivered", "Failed", "Cancelled", "Expired")  # nothing more to report
 Row = dict[str, Any]
+# The partial index's own predicate, written out: planners use a partial index only when the
+# query states its condition literally (a bound parameter does not count).
+_OPEN_LITERAL = text("device_messages.state IN ('Pending', 'Processed', 'Cancelling')")
 
 
 async def enqueue(
@@ -97,6 +100,7 @@ async def take(
         .join(messages, messages.c.id == recipients.c.message_id)
         .where(
             device_messages.c.device_id == device_id,
+            _OPEN_LITERAL,
             device_messages.c.state.in_((PENDING, CANCELLING)),
         )
         .order_by(device_messages.c.id.desc() if lifo else device_messages.c.id)
@@ -119,7 +123,9 @@ async def newest_pending(conn: AsyncConnection, device_id: str) -> int:
     """The id of the newest row waiting for the phone (0: none)."""
     result = await conn.execute(
         select(func.max(device_messages.c.id)).where(
-            device_messages.c.device_id == device_id, device_messages.c.state == PENDING
+            device_messages.c.device_id == device_id,
+            _OPEN_LITERAL,
+            device_messages.c.state == PENDING,
         )
     )
     return int(result.scalar() or 0)
