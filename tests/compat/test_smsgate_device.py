@@ -8,9 +8,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 
 from smsbridge.testing.fake_device import FakeDevice, Outcome, SimCard
+from smsbridge.testing.webhook_receiver import WebhookReceiver
 from tests.conftest import Live, wait_for
 
 FAST = {
@@ -339,3 +341,37 @@ async def test_a_message_for_one_phone_waits_for_it(live_factory: Any, database_
         assert len(away.sent) == 1 and not other.sent
     finally:
         await _close([away, other])
+
+
+async def test_phone_outcomes_reach_the_accounts_webhooks(
+    phone_live: Live, phone: FakeDevice
+) -> None:
+    receiver = await WebhookReceiver().start()
+    try:
+        r = await phone_live.client.post(
+            "/api/v1/webhooks", json={"url": receiver.url, "events": ["*"]},
+            headers=phone_live.headers,
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        phone.set_outcome(BEN, Outcome(result="failed"))
+        delivered = await send(phone_live, ANNA, "to Anna")
+        failed = await send(phone_live, BEN, "to Ben")
+        await phone.receive_sms(ANNA, "Thanks!")
+
+        def events() -> list[dict[str, Any]]:
+            return [orjson.loads(x.body) for x in receiver.received]
+
+        async def all_in() -> bool:
+            types = {(e["type"], e["data"].get("message_id")) for e in events()}
+            return {("message.delivered", delivered["id"]), ("message.failed", failed["id"])} <= (
+                types
+            ) and any(e["type"] == "message.inbound" for e in events())
+
+        await wait_for(all_in)
+        by_type = {e["type"]: e["data"] for e in events()}
+        assert by_type["message.delivered"]["channel"] == "android"
+        assert by_type["message.failed"]["error"]["reason"] == "undeliverable"
+        assert by_type["message.inbound"]["device"] == phone.device_id
+        assert by_type["message.inbound"]["reply_to"] == delivered["id"]
+    finally:
+        await receiver.stop()
