@@ -29,6 +29,7 @@ from smsbridge.services.contacts import ContactService
 from smsbridge.services.conversations import ConversationService
 from smsbridge.services.device_accounts import DeviceAccounts
 from smsbridge.services.device_messages import IntegratorMessages
+from smsbridge.services.device_tokens import IntegratorTokens
 from smsbridge.services.devices import DeviceService
 from smsbridge.services.drafts import DraftService
 from smsbridge.services.events import EventFeed
@@ -37,6 +38,7 @@ from smsbridge.services.keys import KeyService
 from smsbridge.services.limits import RateLimiter
 from smsbridge.services.messages import MessageService
 from smsbridge.services.optouts import OptOutService
+from smsbridge.services.phone_reports import PhoneReports
 from smsbridge.services.send import SendService
 from smsbridge.services.webhook_publisher import WebhookPublisher
 from smsbridge.services.webhooks import WebhookService
@@ -83,10 +85,13 @@ class Gateway:
         self.conversations = ConversationService(settings, self.db)
         self.device_hub = DeviceHub()
         self.device_accounts = DeviceAccounts(settings, self.db)
+        self.device_tokens = IntegratorTokens(settings, self.db, self.device_accounts)
         self.devices = DeviceService(
-            settings, self.db, self.device_hub, self.device_accounts, self.inbound,
-            self._event_committed,
-        )  # fmt: skip
+            settings, self.db, self.device_hub, self.device_accounts, self._event_committed
+        )
+        self.phone_reports = PhoneReports(
+            self.db, self.devices, self.inbound, self._event_committed
+        )
         self.devices.on_requeued = self._committed
         self.send.check_device = self.devices.check
         self.devices.on_fleet_change = self._fleet_changed

@@ -376,7 +376,7 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
         json={"id": "victim-hook", "url": "https://example.com/v", "event": "sms:received"},
     )  # fmt: skip
     assert r.status_code == 201, r.text
-    victim_token = await gw.device_accounts.issue_token(victim_account, ["messages:send"], None)
+    victim_token = await gw.device_tokens.issue_token(victim_account, ["messages:send"], None)
 
     def hook_requests() -> list[Received]:
         return [x for x in receiver.received if x.path == "/hooks"]

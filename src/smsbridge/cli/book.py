@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from smsbridge.config import Settings
-from smsbridge.core.encoding import parse_languages
 from smsbridge.gateway import Gateway
 from smsbridge.services.caller import Caller
 from smsbridge.store import accounts
@@ -22,13 +21,6 @@ async def open_gateway(cfg: Settings, account: str) -> AsyncIterator[tuple[Gatew
     try:
         async with gateway.db.read() as conn:
             record = await accounts.require(conn, account)
-        caller = Caller(
-            record.id,
-            None,
-            record.default_region,
-            record.default_sender,
-            parse_languages(record.national_languages),
-        )
-        yield gateway, caller
+        yield gateway, Caller.of_account(record)
     finally:
         await gateway.stop()

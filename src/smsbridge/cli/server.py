@@ -115,7 +115,6 @@ def send(
     test: Annotated[bool, typer.Option(help="Validate and encode only; never send")] = False,
 ) -> None:
     """Queue a message; a running `serve` or `worker` sends it."""
-    from smsbridge.core.encoding import parse_languages
     from smsbridge.core.pricing import credits
     from smsbridge.gateway import Gateway
     from smsbridge.services.caller import Caller
@@ -128,10 +127,7 @@ def send(
         await gateway.start(dispatch=False)
         try:
             record = await gateway.accounts.get(account)
-            caller = Caller(
-                record.id, None, record.default_region, record.default_sender,
-                parse_languages(record.national_languages),
-            )  # fmt: skip
+            caller = Caller.of_account(record)
             accepted = await gateway.send.send(
                 caller, SendRequest(to=list(to), text=text, sender=sender, test=test)
             )

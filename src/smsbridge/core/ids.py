@@ -9,6 +9,8 @@ borrows the next millisecond, running briefly ahead of the clock under bulk load
 
 from __future__ import annotations
 
+import secrets
+import string
 import threading
 import time
 
@@ -46,3 +48,11 @@ class IdGenerator:
 def id_time_ms(ident: int) -> int:
     """Unix milliseconds at which an id was generated."""
     return (ident >> (NODE_BITS + SEQ_BITS)) + EPOCH_MS
+
+
+_NANOID_ALPHABET = string.ascii_letters + string.digits + "_-"
+
+
+def nanoid(size: int = 21) -> str:
+    """A random URL-safe id as SMSGate makes them (devices, messages, webhooks)."""
+    return "".join(secrets.choice(_NANOID_ALPHABET) for _ in range(size))

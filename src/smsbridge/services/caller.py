@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smsbridge.core.encoding import Language
+from smsbridge.core.encoding import Language, parse_languages
 from smsbridge.core.errors import Forbidden
 from smsbridge.core.scopes import ALL
+from smsbridge.store.accounts import AccountRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,14 @@ class Caller:
                 code="missing_scope",
                 details={"missing_scope": scope},
             )
+
+    @classmethod
+    def of_account(cls, account: AccountRecord) -> Caller:
+        """The account itself as the caller: the CLI, campaigns, SMSGate logins."""
+        return cls(
+            account.id, None, account.default_region, account.default_sender,
+            parse_languages(account.national_languages),
+        )  # fmt: skip
 
     @property
     def actor(self) -> str:

@@ -18,7 +18,6 @@ import orjson
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsbridge.core.encoding import parse_languages
 from smsbridge.core.message import Priority, Status
 from smsbridge.core.numbers import InvalidNumber, normalize
 from smsbridge.core.pricing import PriceList
@@ -96,14 +95,7 @@ async def caller_of(conn: AsyncConnection, account_id: int) -> tuple[Caller, str
     record = await accounts.by_id(conn, account_id)
     if record is None:
         raise LookupError(f"account {account_id} is gone")
-    caller = Caller(
-        account_id,
-        None,
-        record.default_region,
-        record.default_sender,
-        parse_languages(record.national_languages),
-    )
-    return caller, record.timezone
+    return Caller.of_account(record), record.timezone
 
 
 async def next_targets(

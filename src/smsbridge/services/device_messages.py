@@ -5,7 +5,6 @@ Failed, Cancelled), listed with offsets and a total count."""
 from __future__ import annotations
 
 import secrets
-import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from smsbridge.core.errors import Conflict, NotFound, ValidationFailed
+from smsbridge.core.ids import nanoid
 from smsbridge.core.message import Status
 from smsbridge.services.caller import Caller
 from smsbridge.services.message_plan import SendRequest
@@ -76,11 +76,6 @@ class ListQuery:
     ascending: bool = False
 
 
-def new_id() -> str:
-    alphabet = string.ascii_letters + string.digits + "_-"
-    return "".join(secrets.choice(alphabet) for _ in range(21))
-
-
 def aggregate(states: list[str]) -> str:
     """The message's state from its recipients', as the app computes it."""
     if not states:
@@ -104,7 +99,7 @@ class IntegratorMessages:
     async def send(
         self, caller: Caller, req: SendRequest, *, active_within_hours: int = 0
     ) -> MessageView:
-        req.ext_id = req.ext_id or new_id()
+        req.ext_id = req.ext_id or nanoid()
         req.channel = ANDROID
         async with self.db.read() as conn:
             if await _by_ext_id(conn, caller.account_id, req.ext_id) is not None:
@@ -131,17 +126,11 @@ class IntegratorMessages:
         return await self._view_of(caller.account_id, accepted.id)
 
     async def get(self, caller: Caller, ext_id: str) -> MessageView:
-        async with self.db.read() as conn:
-            message_id = await _by_ext_id(conn, caller.account_id, ext_id)
-        if message_id is None:
-            raise NotFound(f"Message {ext_id!r} not found.", code="message_not_found")
-        return await self._view_of(caller.account_id, message_id)
+        return await self._view_of(caller.account_id, await self._message_id(caller, ext_id))
 
     async def cancel(self, caller: Caller, ext_id: str) -> MessageView:
-        view = await self.get(caller, ext_id)
-        async with self.db.read() as conn:
-            message_id = await _by_ext_id(conn, caller.account_id, ext_id)
-        assert message_id is not None
+        message_id = await self._message_id(caller, ext_id)
+        view = await self._view_of(caller.account_id, message_id)
         if view.state not in ("Pending",):
             raise Conflict(f"Message {ext_id!r} is {view.state}: only pending messages can be "
                            "cancelled.", code="not_pending")  # fmt: skip
@@ -181,6 +170,13 @@ class IntegratorMessages:
             ]  # fmt: skip
         views = [await self._view_of(caller.account_id, mid) for mid in ids]
         return views, int(total)
+
+    async def _message_id(self, caller: Caller, ext_id: str) -> int:
+        async with self.db.read() as conn:
+            message_id = await _by_ext_id(conn, caller.account_id, ext_id)
+        if message_id is None:
+            raise NotFound(f"Message {ext_id!r} not found.", code="message_not_found")
+        return message_id
 
     async def _view_of(self, account_id: int, message_id: int) -> MessageView:
         async with self.db.read() as conn:

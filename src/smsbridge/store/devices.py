@@ -10,7 +10,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge.core.timefmt import iso
-from smsbridge.store import journal
+from smsbridge.store import device_queue, journal
 from smsbridge.store.schema import (
     device_accounts,
     device_codes,
@@ -21,7 +21,6 @@ from smsbridge.store.schema import (
 )
 
 Row = dict[str, Any]
-OPEN_STATES = ("Pending", "Processed", "Cancelling")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +98,7 @@ async def list_for(conn: AsyncConnection, account_id: int) -> list[Row]:
     """The account's phones, each with how many messages it holds (``queued``)."""
     load = (
         select(device_messages.c.device_id, func.count().label("n"))
-        .where(device_messages.c.state.in_(OPEN_STATES))
+        .where(device_messages.c.state.in_(device_queue.OPEN))
         .group_by(device_messages.c.device_id)
         .subquery()
     )

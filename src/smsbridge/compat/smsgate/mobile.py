@@ -9,8 +9,6 @@ events, signed, to the receiver URLs handed out in ``/webhooks``.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +19,7 @@ from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from smsbridge.api.deps import GatewayDep
+from smsbridge.compat.smsgate.auth import authorization, bearer
 from smsbridge.compat.smsgate.errors import SmsGateRoute
 from smsbridge.compat.smsgate.formats import (
     device_json,
@@ -32,36 +31,22 @@ from smsbridge.core.errors import Forbidden, Unauthorized, ValidationFailed
 from smsbridge.core.timefmt import iso
 from smsbridge.dispatch.device_hub import MESSAGE_ENQUEUED, DeviceEvent
 from smsbridge.gateway import Gateway
-from smsbridge.services.devices import StateReport, parse_time
+from smsbridge.services.phone_reports import StateReport, parse_time
 
 router = APIRouter(prefix="/api/mobile/v1", tags=["SMSGate device API"], route_class=SmsGateRoute)
 MAX_REPORTS = 1000
 
 
-def _credential(authorization: str | None) -> tuple[str, str]:
-    if not authorization:
+def _credential(header: str | None) -> tuple[str, str]:
+    if not header:
         raise Unauthorized("Missing Authorization header.", code="missing_token")
-    scheme, _, value = authorization.strip().partition(" ")
-    scheme = scheme.lower()
-    value = value.strip()
-    if scheme == "basic":
-        try:
-            value = base64.b64decode(value, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise Unauthorized("Malformed Basic credentials.", code="invalid_credentials") from None
-    if scheme not in ("bearer", "basic", "code") or not value:
+    scheme, value = authorization(header)
+    if scheme not in ("bearer", "basic", "code"):
         raise Unauthorized(
             "Use Authorization: Bearer <private token>, Basic <login:password> or Code <code>.",
             code="invalid_credentials",
         )
     return scheme, value
-
-
-def _bearer(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, value = authorization.strip().partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 def _sims(value: Any) -> list[dict[str, Any]]:
@@ -76,7 +61,7 @@ def _base_url(gw: Gateway, request: Request) -> str:
 
 
 async def _device(gw: Gateway, authorization: str | None) -> dict[str, Any]:
-    return await gw.devices.authenticate(_bearer(authorization))
+    return await gw.devices.authenticate(bearer(authorization))
 
 
 @router.post("/device", status_code=201, summary="Register a phone")
@@ -112,7 +97,7 @@ async def get_device(
     request: Request, gw: GatewayDep, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
     out: dict[str, Any] = {"externalIp": request.client.host if request.client else None}
-    token = _bearer(authorization)
+    token = bearer(authorization)
     if token:
         with contextlib.suppress(Unauthorized):
             out["device"] = device_json(await gw.devices.authenticate(token))
@@ -175,7 +160,7 @@ async def report(
                 parse_time(states.get(state)),
             )
         )  # fmt: skip
-    await gw.devices.report(device, items)
+    await gw.phone_reports.report(device, items)
     return Response(status_code=204)
 
 
@@ -235,7 +220,7 @@ async def hook(
     body = await request.body()
     if len(body) > 1_000_000:
         raise ValidationFailed("Webhook body too large.", code="too_large")
-    await gw.devices.hook(device_id, body, x_timestamp, x_signature)
+    await gw.phone_reports.hook(device_id, body, x_timestamp, x_signature)
     return Response(status_code=204)
 
 
@@ -284,7 +269,7 @@ async def _stream(gw: Gateway, device: dict[str, Any], announced: int) -> AsyncI
                 yield _frame(DeviceEvent(MESSAGE_ENQUEUED))
             if time.monotonic() - last_beat >= keepalive:
                 last_beat = time.monotonic()
-                await gw.devices.touch(device)
+                await gw.devices.seen(device)
                 yield b":keepalive\n\n"
     finally:
         hub.unsubscribe(device["id"], queue)

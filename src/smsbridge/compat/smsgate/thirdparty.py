@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from smsbridge import __version__
 from smsbridge.api.deps import GatewayDep
+from smsbridge.compat.smsgate.auth import authorization, bearer
 from smsbridge.compat.smsgate.errors import SmsGateRoute, error
 from smsbridge.compat.smsgate.formats import (
     HIGH_PRIORITY,
@@ -31,8 +32,8 @@ from smsbridge.core.numbers import InvalidNumber, normalize
 from smsbridge.core.timefmt import iso
 from smsbridge.gateway import Gateway
 from smsbridge.services.caller import Caller
-from smsbridge.services.device_accounts import SCOPES
 from smsbridge.services.device_messages import ListQuery
+from smsbridge.services.device_tokens import SCOPES, IssuedToken
 from smsbridge.services.message_plan import SendRequest
 
 PREFIX = "/api/3rdparty/v1"
@@ -55,23 +56,18 @@ NATIVE_SCOPE = {
 
 
 async def _caller(gw: Gateway, request: Request, scope: str) -> Caller:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.strip().partition(" ")
-    scheme, value = scheme.lower(), value.strip()
-    if scheme == "basic" and value:
-        try:
-            login, _, password = base64.b64decode(value, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise Unauthorized("Malformed Basic credentials.", code="invalid_credentials") from None
+    scheme, value = authorization(request.headers.get("authorization"))
+    if scheme == "basic":
+        login, _, password = value.partition(":")
         return await gw.device_accounts.caller(
             await gw.device_accounts.verify_basic(login, password)
         )
     if scheme == "bearer" and value.count(".") == 2:
-        account_id, scopes = await gw.device_accounts.verify_jwt(value)
+        account_id, scopes = await gw.device_tokens.verify_jwt(value)
         if scope not in scopes and "all:any" not in scopes:
             raise Forbidden(f"The token lacks the {scope} scope.", code="missing_scope")
         return await gw.device_accounts.caller(account_id)
-    if scheme == "bearer" and value:
+    if scheme == "bearer":
         caller = await gw.keys.authenticate(value, request.client.host if request.client else None)
         caller.require(NATIVE_SCOPE.get(scope, "devices:manage"))
         gw.limiter.check(caller)
@@ -351,29 +347,29 @@ async def issue_token(
         raise ValidationFailed(f"scopes lists some of {', '.join(SCOPES)}.", code="invalid_scopes")
     if ttl is not None and not isinstance(ttl, int):
         raise ValidationFailed("ttl is seconds.", code="invalid_ttl")
-    token = await gw.device_accounts.issue_token(caller.account_id, scopes, ttl)
+    token = await gw.device_tokens.issue_token(caller.account_id, scopes, ttl)
     return json_response(_token_json(token), 201)
 
 
 @router.post("/auth/token/refresh", summary="Trade a refresh token for a new pair")
 async def refresh_token(
-    gw: GatewayDep, authorization: Annotated[str | None, Header()] = None
+    gw: GatewayDep, header: Annotated[str | None, Header(alias="Authorization")] = None
 ) -> Response:
-    scheme, _, value = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    token = bearer(header)
+    if token is None:
         raise Unauthorized("Send Authorization: Bearer <refresh token>.", code="missing_token")
-    return json_response(_token_json(await gw.device_accounts.refresh(value.strip())))
+    return json_response(_token_json(await gw.device_tokens.refresh(token)))
 
 
 @router.delete("/auth/token/{jti}", status_code=204, summary="Revoke a JWT")
 async def revoke_token(
     jti: str, gw: GatewayDep, caller: Annotated[Caller, needs("tokens:manage")]
 ) -> Response:
-    await gw.device_accounts.revoke_own(caller.account_id, jti)
+    await gw.device_tokens.revoke_own(caller.account_id, jti)
     return Response(status_code=204)
 
 
-def _token_json(token: Any) -> dict[str, Any]:
+def _token_json(token: IssuedToken) -> dict[str, Any]:
     """Both spellings: client-go reads snake_case, the Python client camelCase."""
     expires = iso(token.expires_at * 1_000_000)
     return {
