@@ -796,3 +796,17 @@ async def test_async_client_send_state_and_devices(gate: Gate) -> None:
         assert [d.id for d in devices] == [gate.device_id]
         with pytest.raises(NotFoundError):
             await client.get_state("missing")
+
+
+async def test_out_of_range_values_get_400_not_500(bare: Gate) -> None:
+    base = {"phoneNumbers": [ANNA], "textMessage": {"text": "x"}}
+    for extra, code in (
+        ({"ttl": 10**15}, "invalid_ttl"),
+        ({"validUntil": "9999-12-31T00:00:00Z"}, "invalid_ttl"),
+        ({"priority": True}, "invalid_priority"),
+        ({"simNumber": True}, "invalid_sim"),
+        ({"scheduleAt": "9999-01-01T00:00:00Z"}, "send_at_too_far"),
+    ):
+        body = error_body(await bare.raw("POST", "/messages", json={**base, **extra}), 400)
+        assert body["data"]["code"] == code, (extra, body)
+    error_body(await bare.raw("GET", "/messages", params={"offset": 10**30}), 400)

@@ -37,6 +37,7 @@ from smsbridge.services.device_tokens import SCOPES, IssuedToken
 from smsbridge.services.message_plan import SendRequest
 
 PREFIX = "/api/3rdparty/v1"
+MAX_TTL_S = 30 * 24 * 3600  # the longest validity smsbridge keeps a message (as its own API)
 router = APIRouter(prefix=PREFIX, tags=["SMSGate integrator API"], route_class=SmsGateRoute)
 WEBHOOK_EVENTS = (
     "sms:received", "sms:data-received", "sms:sent", "sms:delivered", "sms:failed",
@@ -98,6 +99,10 @@ def _time(value: Any, field: str) -> datetime:
     return parsed
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _send_request(body: dict[str, Any], caller: Caller, skip_validation: bool) -> SendRequest:
     numbers = body.get("phoneNumbers")
     if not isinstance(numbers, list) or not 1 <= len(numbers) <= 100:
@@ -147,10 +152,10 @@ def _send_request(body: dict[str, Any], caller: Caller, skip_validation: bool) -
     if device_id is not None and (not isinstance(device_id, str) or len(device_id) > 32):
         raise ValidationFailed("deviceId is a device's id.", code="invalid_device")
     sim = body.get("simNumber")
-    if sim is not None and (not isinstance(sim, int) or not 1 <= sim <= 3):
+    if sim is not None and (not _is_int(sim) or not 1 <= sim <= 3):
         raise ValidationFailed("simNumber is 1, 2 or 3.", code="invalid_sim")
     priority = body.get("priority", 0)
-    if not isinstance(priority, int) or not -128 <= priority <= 127:
+    if not _is_int(priority) or not -128 <= priority <= 127:
         raise ValidationFailed("priority is -128 to 127.", code="invalid_priority")
     options["priority"] = priority
     options["report"] = body.get("withDeliveryReport", True) is not False
@@ -160,12 +165,16 @@ def _send_request(body: dict[str, Any], caller: Caller, skip_validation: bool) -
         raise ValidationFailed("Give ttl or validUntil, not both.", code="ttl_conflict")
     now = datetime.now().astimezone()
     if ttl is not None:
-        if not isinstance(ttl, int) or ttl < 5:
-            raise ValidationFailed("ttl is at least 5 seconds.", code="invalid_ttl")
+        if not _is_int(ttl) or not 5 <= ttl <= MAX_TTL_S:
+            raise ValidationFailed(
+                f"ttl is 5 to {MAX_TTL_S} seconds (30 days).", code="invalid_ttl"
+            )
     elif valid_until is not None:
         ttl = int((_time(valid_until, "validUntil") - now).total_seconds())
         if ttl < 1:
             raise ValidationFailed("validUntil is in the past.", code="invalid_ttl")
+        if ttl > MAX_TTL_S:
+            raise ValidationFailed("validUntil is at most 30 days ahead.", code="invalid_ttl")
     send_at = _time(body["scheduleAt"], "scheduleAt") if body.get("scheduleAt") else None
     if send_at is not None and send_at <= now:
         raise ValidationFailed("scheduleAt must be in the future.", code="invalid_schedule")
@@ -212,7 +221,7 @@ async def list_messages(
     state: Annotated[str | None, Query()] = None,
     device_id: Annotated[str | None, Query(alias="deviceId")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     include_content: Annotated[bool, Query(alias="includeContent")] = False,
     sort: Annotated[str, Query(pattern="^-?created_at$")] = "-created_at",
 ) -> Response:
@@ -345,7 +354,7 @@ async def issue_token(
     scopes, ttl = body.get("scopes"), body.get("ttl")
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise ValidationFailed(f"scopes lists some of {', '.join(SCOPES)}.", code="invalid_scopes")
-    if ttl is not None and not isinstance(ttl, int):
+    if ttl is not None and not _is_int(ttl):
         raise ValidationFailed("ttl is seconds.", code="invalid_ttl")
     token = await gw.device_tokens.issue_token(caller.account_id, scopes, ttl)
     return json_response(_token_json(token), 201)
