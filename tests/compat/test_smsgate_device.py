@@ -307,6 +307,11 @@ async def test_devices_api_lists_edits_and_removes(phone_live: Live, phone: Fake
         headers=phone_live.headers,
     )  # fmt: skip
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_settings"
+    for bad in ({"messages": {"limit_value": 10**30}}, {"messages": {"limit_value": -1}}):
+        r = await phone_live.client.patch(
+            f"/api/v1/devices/{phone.device_id}", json={"settings": bad}, headers=phone_live.headers
+        )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_settings", r.text
     r = await phone_live.client.delete(
         f"/api/v1/devices/{phone.device_id}", headers=phone_live.headers
     )

@@ -7,6 +7,8 @@ from typing import Any
 
 from smsbridge.core.errors import ValidationFailed
 
+MAX_INT = 2**31 - 1  # the app reads these as Java ints
+
 # DeviceSettings sections and the keys each may hold, with their types.
 SETTINGS_SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "messages": {
@@ -75,8 +77,12 @@ def check_settings(body: Any) -> dict[str, dict[str, Any]]:
                         f"{section}.{key} must be one of {', '.join(choices)}.",
                         code="invalid_settings",
                     )
-                if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-                    raise ValidationFailed(f"{section}.{key} cannot be negative.",
+                if (
+                    isinstance(value, int)
+                    and not isinstance(value, bool)
+                    and not (0 <= value <= MAX_INT)
+                ):
+                    raise ValidationFailed(f"{section}.{key} is 0 to {MAX_INT}.",
                                            code="invalid_settings")  # fmt: skip
             checked[key] = value
         out[section] = checked
