@@ -7,9 +7,6 @@ Authentication: ``Basic login:password`` (from the first phone's registration, a
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -20,24 +17,20 @@ from smsbridge.api.deps import GatewayDep
 from smsbridge.compat.smsgate.auth import authorization, bearer
 from smsbridge.compat.smsgate.errors import SmsGateRoute, error
 from smsbridge.compat.smsgate.formats import (
-    HIGH_PRIORITY,
     device_json,
     json_response,
     message_state,
     read_json,
 )
+from smsbridge.compat.smsgate.message_request import is_int, parse_rfc3339, send_request
 from smsbridge.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
-from smsbridge.core.message import Priority
-from smsbridge.core.numbers import InvalidNumber, normalize
 from smsbridge.core.timefmt import iso
 from smsbridge.gateway import Gateway
 from smsbridge.services.caller import Caller
 from smsbridge.services.device_messages import ListQuery
 from smsbridge.services.device_tokens import SCOPES, IssuedToken
-from smsbridge.services.message_plan import SendRequest
 
 PREFIX = "/api/3rdparty/v1"
-MAX_TTL_S = 30 * 24 * 3600  # the longest validity smsbridge keeps a message (as its own API)
 router = APIRouter(prefix=PREFIX, tags=["SMSGate integrator API"], route_class=SmsGateRoute)
 WEBHOOK_EVENTS = (
     "sms:received", "sms:data-received", "sms:sent", "sms:delivered", "sms:failed",
@@ -87,114 +80,6 @@ def needs(scope: str) -> Any:
     return Depends(dependency)
 
 
-def _time(value: Any, field: str) -> datetime:
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{field} must be an RFC 3339 time.", code="invalid_time")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"{field} must be an RFC 3339 time.", code="invalid_time") from None
-    if parsed.tzinfo is None:
-        raise ValidationFailed(f"{field} needs a time zone.", code="invalid_time")
-    return parsed
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _send_request(body: dict[str, Any], caller: Caller, skip_validation: bool) -> SendRequest:
-    numbers = body.get("phoneNumbers")
-    if not isinstance(numbers, list) or not 1 <= len(numbers) <= 100:
-        raise ValidationFailed("phoneNumbers must list 1 to 100 numbers.", code="invalid_numbers")
-    if not all(isinstance(n, str) and 0 < len(n) <= 255 for n in numbers):
-        raise ValidationFailed("Each phone number is a non-empty string.", code="invalid_numbers")
-    if len(set(numbers)) != len(numbers):
-        raise ValidationFailed("phoneNumbers must be unique.", code="invalid_numbers")
-    encrypted = body.get("isEncrypted") is True
-    verbatim = encrypted or skip_validation
-    if not verbatim:
-        for number in numbers:
-            try:
-                normalize(number, caller.default_region)
-            except InvalidNumber as exc:
-                raise ValidationFailed(f"Invalid phone number {number!r}: {exc.message}",
-                                       code="invalid_number") from None  # fmt: skip
-    options: dict[str, Any] = {"encrypted": encrypted}
-    text_message, data_message = body.get("textMessage"), body.get("dataMessage")
-    if isinstance(data_message, dict):
-        data, port = data_message.get("data"), data_message.get("port")
-        if not isinstance(data, str) or not data:
-            raise ValidationFailed("dataMessage.data must be base64.", code="invalid_data")
-        if not isinstance(port, int) or not 1 <= port <= 65535:
-            raise ValidationFailed("dataMessage.port is 1 to 65535.", code="invalid_port")
-        if not encrypted:
-            try:
-                base64.b64decode(data, validate=True)
-            except binascii.Error:
-                raise ValidationFailed(
-                    "dataMessage.data must be base64.", code="invalid_data"
-                ) from None
-        text, options["data_port"] = data, port
-    elif isinstance(text_message, dict) and isinstance(text_message.get("text"), str):
-        text = text_message["text"]
-    elif isinstance(body.get("message"), str):
-        text = body["message"]
-    else:
-        raise ValidationFailed("No message content provided: give textMessage.text.",
-                               code="missing_text")  # fmt: skip
-    if not text or len(text) > 65535:
-        raise ValidationFailed("The text must be 1 to 65535 characters.", code="invalid_text")
-    ext_id = body.get("id")
-    if ext_id is not None and (not isinstance(ext_id, str) or not 0 < len(ext_id) <= 36):
-        raise ValidationFailed("id is a string of at most 36 characters.", code="invalid_id")
-    device_id = body.get("deviceId")
-    if device_id is not None and (not isinstance(device_id, str) or len(device_id) > 32):
-        raise ValidationFailed("deviceId is a device's id.", code="invalid_device")
-    sim = body.get("simNumber")
-    if sim is not None and (not _is_int(sim) or not 1 <= sim <= 3):
-        raise ValidationFailed("simNumber is 1, 2 or 3.", code="invalid_sim")
-    priority = body.get("priority", 0)
-    if not _is_int(priority) or not -128 <= priority <= 127:
-        raise ValidationFailed("priority is -128 to 127.", code="invalid_priority")
-    options["priority"] = priority
-    options["report"] = body.get("withDeliveryReport", True) is not False
-    ttl = body.get("ttl")
-    valid_until = body.get("validUntil")
-    if ttl is not None and valid_until is not None:
-        raise ValidationFailed("Give ttl or validUntil, not both.", code="ttl_conflict")
-    now = datetime.now().astimezone()
-    if ttl is not None:
-        if not _is_int(ttl) or not 5 <= ttl <= MAX_TTL_S:
-            raise ValidationFailed(
-                f"ttl is 5 to {MAX_TTL_S} seconds (30 days).", code="invalid_ttl"
-            )
-    elif valid_until is not None:
-        ttl = int((_time(valid_until, "validUntil") - now).total_seconds())
-        if ttl < 1:
-            raise ValidationFailed("validUntil is in the past.", code="invalid_ttl")
-        if ttl > MAX_TTL_S:
-            raise ValidationFailed("validUntil is at most 30 days ahead.", code="invalid_ttl")
-    send_at = _time(body["scheduleAt"], "scheduleAt") if body.get("scheduleAt") else None
-    if send_at is not None and send_at <= now:
-        raise ValidationFailed("scheduleAt must be in the future.", code="invalid_schedule")
-    return SendRequest(
-        to=list(numbers),
-        text=text,
-        send_at=send_at,
-        priority=Priority.HIGH if priority >= HIGH_PRIORITY else Priority.NORMAL,
-        ttl=ttl,
-        channel="android",
-        transactional=True,  # phones send what the integrator asks; opt-outs are its business
-        no_reload=True,
-        device_id=device_id,
-        sim=sim,
-        ext_id=ext_id,
-        device_options=options,
-        verbatim_numbers=verbatim,
-    )
-
-
 @router.post("/messages", status_code=202, summary="Send a message through the phones")
 @router.post("/message", status_code=202, include_in_schema=False)
 async def send(
@@ -204,7 +89,7 @@ async def send(
     skip_phone_validation: Annotated[bool, Query(alias="skipPhoneValidation")] = False,
     device_active_within: Annotated[int, Query(alias="deviceActiveWithin", ge=0)] = 0,
 ) -> Response:
-    req = _send_request(await read_json(request), caller, skip_phone_validation)
+    req = send_request(await read_json(request), caller, skip_phone_validation)
     view = await gw.device_messages.send(caller, req, active_within_hours=device_active_within)
     return json_response(
         message_state(view, content=False), 202,
@@ -226,8 +111,8 @@ async def list_messages(
     sort: Annotated[str, Query(pattern="^-?created_at$")] = "-created_at",
 ) -> Response:
     query = ListQuery(
-        since=int(_time(from_, "from").timestamp() * 1e6) if from_ else None,
-        until=int(_time(to, "to").timestamp() * 1e6) if to else None,
+        since=int(parse_rfc3339(from_, "from").timestamp() * 1e6) if from_ else None,
+        until=int(parse_rfc3339(to, "to").timestamp() * 1e6) if to else None,
         state=state,
         device_id=device_id,
         limit=limit,
@@ -354,7 +239,7 @@ async def issue_token(
     scopes, ttl = body.get("scopes"), body.get("ttl")
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise ValidationFailed(f"scopes lists some of {', '.join(SCOPES)}.", code="invalid_scopes")
-    if ttl is not None and not _is_int(ttl):
+    if ttl is not None and not is_int(ttl):
         raise ValidationFailed("ttl is seconds.", code="invalid_ttl")
     token = await gw.device_tokens.issue_token(caller.account_id, scopes, ttl)
     return json_response(_token_json(token), 201)
