@@ -26,6 +26,7 @@ from smsbridge.api.v1 import (
     simulator,
     webhooks,
 )
+from smsbridge.compat import messaggisms, seven, smsgateway24, smstools
 from smsbridge.compat.smsgate import mobile, thirdparty
 from smsbridge.config import Settings
 from smsbridge.gateway import Gateway
@@ -77,6 +78,10 @@ def create_app(settings: Settings, *, dispatch: bool | None = None) -> FastAPI:
     app.include_router(thirdparty.router)
     app.include_router(thirdparty.health_router(thirdparty.PREFIX))
     app.include_router(thirdparty.health_router("", with_root=False))
+    app.include_router(seven.router)
+    app.include_router(smsgateway24.router)
+    app.include_router(messaggisms.router)
+    app.include_router(smstools.router)
 
     @app.get("/health", tags=["health"], summary="Liveness and database check")
     async def health() -> JSONResponse:

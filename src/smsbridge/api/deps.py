@@ -34,9 +34,15 @@ def api_key_from(headers: Mapping[str, str]) -> str | None:
 
 async def authenticate(request: Request, scope: str) -> Caller:
     """The caller of ``request``, refused unless its key holds ``scope``."""
+    return await authenticate_key(request, api_key_from(request.headers), scope)
+
+
+async def authenticate_key(request: Request, key: str | None, scope: str) -> Caller:
+    """The caller holding API key ``key`` (however the door carried it), refused unless the key
+    holds ``scope``; signed requests checked for keys that require them, rate limit applied."""
     gw: Gateway = request.app.state.gateway
     client = request.client.host if request.client else None
-    found = await gw.keys.authenticate(api_key_from(request.headers), client)
+    found = await gw.keys.authenticate(key, client)
     if found.signing_secret is not None and found.key_id is not None:
         await signing.verify(
             gw.db, key_id=found.key_id, secret=found.signing_secret, headers=request.headers,

@@ -1,0 +1,7 @@
+"""seven.io (formerly sms77) HTTP API:
+software written for seven.io works by pointing its base URL at ``/seven/api``.
+"""
+
+from smsbridge.compat.seven.routes import PREFIX, router
+
+__all__ = ["PREFIX", "router"]
