@@ -65,9 +65,10 @@ class HttpPoster:
         body: bytes,
         *,
         deadline_s: float,
+        method: str = "POST",
     ) -> Response:
         started = time.perf_counter()
-        request = _request(target, headers, body)
+        request = _request(target, headers, body, method)
         try:
             async with asyncio.timeout(deadline_s):
                 return await self._exchange(target, request, started)
@@ -192,13 +193,16 @@ class _BadResponse(Exception):
     pass
 
 
-def _request(target: Target, headers: Sequence[tuple[str, str]], body: bytes) -> bytes:
+def _request(
+    target: Target, headers: Sequence[tuple[str, str]], body: bytes, method: str = "POST"
+) -> bytes:
     host = target.host if ":" not in target.host else f"[{target.host}]"
     default_port = 443 if target.scheme == "https" else 80
     authority = host if target.port == default_port else f"{host}:{target.port}"
-    lines = [f"POST {target.path} HTTP/1.1", f"Host: {authority}"]
+    lines = [f"{method} {target.path} HTTP/1.1", f"Host: {authority}"]
     lines.extend(f"{name}: {value}" for name, value in headers)
-    lines.append(f"Content-Length: {len(body)}")
+    if body or method != "GET":
+        lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + body
 
 

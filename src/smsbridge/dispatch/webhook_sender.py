@@ -24,6 +24,7 @@ from smsbridge.core.errors import ValidationFailed
 from smsbridge.core.webhook_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, new_secret, sign
 from smsbridge.dispatch.http_post import HttpPoster, PostError, Response
 from smsbridge.dispatch.retry import backoff_seconds
+from smsbridge.services import webhook_formats
 from smsbridge.store import accounts, deliveries, webhooks
 from smsbridge.store.db import Database, now_us
 from smsbridge.store.deliveries import DEAD, DONE, GONE, READY, Claimed, Result
@@ -36,15 +37,21 @@ USER_AGENT = f"smsbridge-webhooks/{__version__}"
 class Target:
     """Where and how one delivery goes."""
 
-    __slots__ = ("enabled", "headers", "secret", "url")
+    __slots__ = ("enabled", "headers", "method", "secret", "url")
 
     def __init__(
-        self, url: str, secret: str, headers: list[tuple[str, str]], enabled: bool = True
+        self,
+        url: str,
+        secret: str,
+        headers: list[tuple[str, str]],
+        enabled: bool = True,
+        method: str | None = None,  # a provider format's request method (seven.io's hooks)
     ) -> None:
         self.url = url
         self.secret = secret
         self.headers = headers
         self.enabled = enabled
+        self.method = method
 
 
 async def _targets(conn: AsyncConnection, claimed: list[Claimed]) -> dict[int, Target | None]:
@@ -67,6 +74,7 @@ async def _targets(conn: AsyncConnection, claimed: list[Claimed]) -> dict[int, T
                 config["secret"],
                 custom_headers(config["headers"]),
                 bool(config["enabled"]),
+                config["method"],
             )
         )
     return out
@@ -82,15 +90,22 @@ async def post_signed(
     attempt: int,
     body: bytes,
     deadline_s: float,
+    format_: str | None = None,
 ) -> Response:
-    """One signed POST; raises PostError when no HTTP answer came."""
+    """One signed request (a POST, or a GET for hooks that ask for one); raises PostError when
+    no HTTP answer came."""
+    request = webhook_formats.wire(format_, target.method, body.decode())
+    url = target.url
+    if request.query:
+        url += ("&" if "?" in url else "?") + request.query
     try:
-        parsed = netguard.parse_url(target.url)
+        parsed = netguard.parse_url(url)
     except ValidationFailed as exc:
         raise PostError(exc.message) from exc
+    body = request.body
     timestamp = int(time.time())
     headers = [
-        ("Content-Type", "application/json"),
+        *([("Content-Type", request.content_type)] if request.content_type else []),
         ("User-Agent", USER_AGENT),
         ("X-Smsbridge-Event", event_type),
         ("X-Smsbridge-Event-Id", event_id),
@@ -98,9 +113,10 @@ async def post_signed(
         ("X-Smsbridge-Attempt", str(attempt)),
         (TIMESTAMP_HEADER, str(timestamp)),
         (SIGNATURE_HEADER, sign(target.secret, timestamp, body)),
+        *webhook_formats.signature(format_, target.secret, request.method, url, body, timestamp),
         *target.headers,
     ]
-    return await poster.post(parsed, headers, body, deadline_s=deadline_s)
+    return await poster.post(parsed, headers, body, deadline_s=deadline_s, method=request.method)
 
 
 def custom_headers(raw: str | None) -> list[tuple[str, str]]:
@@ -215,7 +231,7 @@ class WebhookSender:
             response = await post_signed(
                 self.poster, target, event_id=item.event_id, event_type=item.event_type,
                 delivery_id=item.id, attempt=item.attempt, body=item.payload.encode(),
-                deadline_s=self.settings.webhooks_timeout_seconds,
+                deadline_s=self.settings.webhooks_timeout_seconds, format_=item.format,
             )  # fmt: skip
         except PostError as exc:
             error = str(exc)

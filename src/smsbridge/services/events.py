@@ -33,11 +33,12 @@ CAMPAIGN_COMPLETED = "campaign.completed"
 DEVICE_OFFLINE = "device.offline"
 DEVICE_ONLINE = "device.online"
 WEBHOOK_TEST = "webhook.test"
+LINK_CLICKED = "link.clicked"
 
 EVENT_TYPES = (
     MESSAGE_QUEUED, MESSAGE_SENT, MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_EXPIRED,
     MESSAGE_CANCELLED, MESSAGE_INBOUND, CAMPAIGN_PROGRESS, CAMPAIGN_COMPLETED, DEVICE_OFFLINE,
-    DEVICE_ONLINE,
+    DEVICE_ONLINE, LINK_CLICKED,
 )  # fmt: skip
 _BY_STATUS = {
     "sent": MESSAGE_SENT,
@@ -51,6 +52,7 @@ _JOURNAL_TYPES = {
     journal.CAMPAIGN_COMPLETED: CAMPAIGN_COMPLETED,
     journal.DEVICE_ONLINE: DEVICE_ONLINE,
     journal.DEVICE_OFFLINE: DEVICE_OFFLINE,
+    journal.LINK_CLICKED: LINK_CLICKED,
 }
 
 
@@ -65,6 +67,7 @@ class Event:
     label: str | None = None
     campaign_id: int | None = None
     callback_url: str | None = None
+    callback_format: str | None = None  # a provider's payload format for callback_url
     # Where it comes from in the feed: ("j" journal | "s" state change, txid, row id).
     source: tuple[str, int, int] = field(default=("", 0, 0), compare=False)
 
@@ -114,6 +117,7 @@ def _message_event(prefix: str, ident: int, type_: str, row: dict[str, Any], sta
         label=row.get("label"),
         campaign_id=row.get("campaign_id"),
         callback_url=row.get("callback_url"),
+        callback_format=row.get("callback_format"),
         source=source,
     )
 

@@ -46,6 +46,7 @@ class SendRequest:
     draft: bool = False  # collect recipients over several calls; queued when closed
     missing_fields: Missing = "error"  # a placeholder without a value: refuse, or leave empty
     callback_url: str | None = None  # status events of this message are POSTed here too
+    callback_format: str | None = None  # a provider's payload format for callback_url
     device_id: str | None = None  # phones: this device (the android channel)
     sim: int | None = None  # phones: this SIM slot (1-based)
     ext_id: str | None = None  # the id an SMSGate integrator gave the message
@@ -247,6 +248,7 @@ class MessagePlan:
                           "no_reload": req.no_reload}).decode() if req.draft else None,
             campaign_id, req.callback_url, req.device_id, req.sim, req.ext_id,
             orjson.dumps(req.device_options).decode() if req.device_options else None,
+            req.callback_format,
         )  # fmt: skip
 
 

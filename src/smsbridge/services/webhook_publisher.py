@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsbridge import tasks
 from smsbridge.config import Settings
+from smsbridge.services import webhook_formats
 from smsbridge.services.events import MESSAGE_QUEUED, Event, EventFeed
 from smsbridge.store import deliveries, journal, leases, webhooks
 from smsbridge.store.db import Database, now_us
@@ -71,30 +72,32 @@ class Subscriptions:
 
 
 def targets(event: Event, subs: Subscriptions) -> list[NewDelivery]:
-    out = [
-        NewDelivery(
-            event.account_id,
-            sub["id"],
-            None,
-            event.id,
-            event.type,
-            event.order_key,
-            event.body.decode(),
-        )
-        for sub in subs.matching(event)
-    ]
-    if event.callback_url and event.type.startswith("message."):
-        out.append(
-            NewDelivery(
-                event.account_id,
-                0,
-                event.callback_url,
-                event.id,
-                event.type,
-                event.order_key,
-                event.body.decode(),
+    out = []
+    rendered: dict[str | None, str | None] = {}
+
+    def payload(format_: str | None) -> str | None:
+        """The event's body in ``format_``, rendered once per event and format."""
+        if format_ not in rendered:
+            rendered[format_] = (
+                event.body.decode()
+                if format_ in (None, webhook_formats.NATIVE)
+                else webhook_formats.render(format_, event.type, event.data)
             )
-        )
+        return rendered[format_]
+
+    for sub in subs.matching(event):
+        fmt = sub["format"] if sub["format"] != webhook_formats.NATIVE else None
+        body = payload(fmt)
+        if body is not None:
+            out.append(NewDelivery(event.account_id, sub["id"], None, event.id, event.type,
+                                   event.order_key, body, fmt))  # fmt: skip
+    if event.callback_url and event.type.startswith("message."):
+        body = payload(event.callback_format)
+        if body is not None:
+            out.append(
+                NewDelivery(event.account_id, 0, event.callback_url, event.id, event.type,
+                            event.order_key, body, event.callback_format)
+            )  # fmt: skip
     return out
 
 

@@ -15,6 +15,7 @@ from smsbridge.core.errors import NotFound, ValidationFailed
 from smsbridge.core.webhook_signing import new_secret
 from smsbridge.dispatch.http_post import HttpPoster, PostError
 from smsbridge.dispatch.webhook_sender import Target, custom_headers, post_signed
+from smsbridge.services import webhook_formats
 from smsbridge.services.caller import Caller
 from smsbridge.services.events import EVENT_TYPES, WEBHOOK_TEST, Event
 from smsbridge.store import accounts, deliveries, webhooks
@@ -64,6 +65,8 @@ class WebhookService:
                 "campaign_id": values.get("campaign_id"), "headers": values.get("headers"),
                 "secret": secret, "description": values.get("description"),
                 "enabled": values.get("enabled", True), "created_at": now, "updated_at": now,
+                "format": values.get("format", webhook_formats.NATIVE),
+                "method": values.get("method"),
             })  # fmt: skip
             row = await webhooks.get(conn, caller.account_id, webhook_id)
         assert row is not None
@@ -88,6 +91,10 @@ class WebhookService:
             out["description"] = fields["description"] or None
         if "enabled" in fields and fields["enabled"] is not None:
             out["enabled"] = bool(fields["enabled"])
+        if fields.get("format") is not None or fields.get("method") is not None:
+            out["format"], out["method"] = webhook_formats.check(
+                fields.get("format"), fields.get("method")
+            )
         if "campaign_id" in fields:
             campaign = fields["campaign_id"]
             if campaign is not None:

@@ -39,11 +39,12 @@ class NewDelivery:
     event_type: str
     order_key: int  # 0: unordered
     payload: str
+    format: str | None = None  # a provider's payload format; None: smsbridge's own
 
 
 _COLUMNS = (
     "account_id", "webhook_id", "url", "event_id", "event_type", "order_key", "payload", "state",
-    "due_at", "give_up_at", "created_at",
+    "due_at", "give_up_at", "created_at", "format",
 )  # fmt: skip
 
 
@@ -65,7 +66,7 @@ async def add(
         rows.append(
             (item.account_id, item.webhook_id, item.url, item.event_id, item.event_type,
              item.order_key, item.payload, WAITING if waiting else READY,
-             None if waiting else now, give_up_at, now)
+             None if waiting else now, give_up_at, now, item.format)
         )  # fmt: skip
     await insert_rows(conn, d, _COLUMNS, rows)
 
@@ -108,6 +109,7 @@ class Claimed:
     payload: str
     attempt: int
     give_up_at: int
+    format: str | None = None
 
 
 async def claim(conn: AsyncConnection, *, now: int, lease_until: int, limit: int) -> list[Claimed]:
@@ -124,7 +126,7 @@ async def claim(conn: AsyncConnection, *, now: int, lease_until: int, limit: int
         .values(due_at=lease_until, attempts=d.c.attempts + 1, last_attempt_at=now)
         .returning(
             d.c.id, d.c.account_id, d.c.webhook_id, d.c.url, d.c.event_id, d.c.event_type,
-            d.c.order_key, d.c.payload, d.c.attempts, d.c.give_up_at,
+            d.c.order_key, d.c.payload, d.c.attempts, d.c.give_up_at, d.c.format,
         )
     )  # fmt: skip
     return sorted((Claimed(*row) for row in result.all()), key=lambda c: c.id)

@@ -70,6 +70,7 @@ _MESSAGE_COLUMNS = (
     messages.c.label,
     messages.c.campaign_id,
     messages.c.callback_url,
+    messages.c.callback_format,
     messages.c.test,
 )
 STATE_COLUMNS = (

@@ -17,6 +17,7 @@ CAMPAIGN_PROGRESS = "campaign.progress"  # ref: campaign id; data: the progress
 CAMPAIGN_COMPLETED = "campaign.completed"
 DEVICE_ONLINE = "device.online"  # ref: device id
 DEVICE_OFFLINE = "device.offline"
+LINK_CLICKED = "link.clicked"  # ref: message id; data: the link and its counts
 
 
 async def append(

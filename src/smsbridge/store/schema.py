@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -169,6 +170,8 @@ messages = Table(
     Column("draft_options", Text),
     Column("campaign_id", BigInteger),
     Column("callback_url", Text),  # status webhooks for this message only
+    # The payload format of callback_url: NULL is smsbridge's own, else a provider's.
+    Column("callback_format", String(16)),
     # Phones: the device and SIM slot asked for (NULL: the router's choice).
     Column("device_id", String(32)),
     Column("sim", SmallInteger),
@@ -499,6 +502,9 @@ webhooks = Table(
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Payload format: "smsbridge", or a provider's ("seven", "smsgateway24", ...).
+    Column("format", String(16), nullable=False, server_default=text("'smsbridge'")),
+    Column("method", String(8)),  # seven.io's request_method: GET, POST (form) or JSON
 )
 
 # The webhook outbox: one row per event and target (a subscription, or webhook_id 0 for a
@@ -514,7 +520,8 @@ webhook_deliveries = Table(
     Column("event_id", String(40), nullable=False),
     Column("event_type", String(32), nullable=False),
     Column("order_key", BigInteger, nullable=False),  # 0: no ordering
-    Column("payload", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the body as sent (rendered in its format)
+    Column("format", String(16)),  # NULL: smsbridge's own
     Column("state", String(8), nullable=False),  # waiting | ready | done | dead
     Column("due_at", BigInteger),  # when to try (or the end of a running attempt's lease)
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
@@ -641,4 +648,32 @@ revoked_tokens = Table(
     metadata,
     Column("jti", String(32), primary_key=True),
     Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+# Short links that replace URLs in tracked messages (seven.io's performance_tracking).
+tracked_links = Table(
+    "tracked_links",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", BigInteger, nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("label", String(100)),
+    Column("clicks", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_click_at", BigInteger),
+)
+
+# Files sent as download links in a message's text (seven.io's `files`).
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("code", String(24), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("password_hash", String(128)),  # argon2; NULL: no password
+    Column("valid_until", BigInteger, nullable=False),
+    Column("downloads", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", BigInteger, nullable=False),
 )

@@ -44,6 +44,14 @@ class WebhookIn(BaseModel):
     headers: dict[str, str] | None = Field(None, description="Sent with every delivery")
     description: str | None = Field(None, max_length=200)
     enabled: bool = True
+    format: str = Field(
+        "smsbridge",
+        description="Payload format: smsbridge's own, or a provider's for software written "
+        "for it: seven, smsgateway24, messaggisms, smstools",
+    )
+    method: str | None = Field(
+        None, description="seven format only: GET, POST (form) or JSON, as seven.io's hooks"
+    )
 
 
 class WebhookPatch(BaseModel):
@@ -56,6 +64,8 @@ class WebhookPatch(BaseModel):
     headers: dict[str, str] | None = None
     description: str | None = Field(None, max_length=200)
     enabled: bool | None = None
+    format: str | None = None
+    method: str | None = None
 
 
 def _fields(body: BaseModel) -> dict[str, Any]:
@@ -81,6 +91,8 @@ def _webhook(row: dict[str, Any]) -> dict[str, Any]:
         "headers": orjson.loads(row["headers"]) if row["headers"] else {},
         "description": row["description"],
         "enabled": bool(row["enabled"]),
+        "format": row["format"],
+        "method": row["method"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
