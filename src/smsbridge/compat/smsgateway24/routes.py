@@ -170,6 +170,9 @@ async def _send_request(values: Params, phones: Phones, tz: Zone) -> SendRequest
         req.send_at = parse_time(when, tz.tz, "timetosend")
     if values.flag("urgent"):
         req.priority = Priority.HIGH
+    # The account's reload lock (the same text to the same number within minutes) applies as
+    # on every door; this smsbridge extension sends such a repeat anyway.
+    req.no_reload = values.flag("no_reload")
     customer = values.text("customerid", "customerId", "customer_id")
     if customer is not None and customer.strip():
         if len(customer) > 64:
