@@ -41,7 +41,11 @@ class MessageService:
         cursor = str(items[-1][0]["id"]) if len(items) == limit else None
         return MessagePage(items, cursor)
 
-    async def cancel(self, caller: Caller, message_id: int) -> repo.MessageRecord:
+    async def cancel(
+        self, caller: Caller, message_id: int, *, refund: bool = True
+    ) -> repo.MessageRecord:
+        """Cancel what has not left; the account's refund policy applies unless ``refund`` is
+        False (messaggisms: a cancellation never gives the credits back)."""
         now = now_us()
         async with self.db.write() as conn:
             record = await repo.get_message(conn, caller.account_id, message_id, details=False)
@@ -50,13 +54,13 @@ class MessageService:
                     f"No message {message_id} in this account.", code="message_not_found"
                 )
             cancelled, before, withdrawn = await repo.cancel_pending(conn, message_id, now)
-            refund = sum(price for _, price in cancelled)
+            amount = sum(price for _, price in cancelled)
             charged = not record.message["test"] and not record.message["draft"]
-            if refund and charged:
+            if refund and amount and charged:
                 policy = (await billing.load(conn, caller.account_id)).refund_policy
                 if policy == "unsent":
                     await billing.adjust(
-                        conn, caller.account_id, refund, reason="refund", now=now,
+                        conn, caller.account_id, amount, reason="refund", now=now,
                         message_id=message_id, note=f"{len(cancelled)} cancelled",
                     )  # fmt: skip
         if withdrawn:
