@@ -1,0 +1,50 @@
+"""messaggisms' error style: ``{"data": null, "success": false, "message": "...", "error": N}``.
+
+``error`` is the HTTP status of the reply (401 no or bad token, 403 a scope the token lacks,
+404 unknown message or recipient, 400 bad input, 402 not enough credit, 409 too late, 429 too
+many requests). The OpenApi-PHP client throws on ``success == false`` with ``message``, and
+returns null on a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+from smsbridge.api.errors import describe_validation
+from smsbridge.core.errors import SmsBridgeError
+
+# The core's statuses as messaggisms answers them (validation is a plain 400 there).
+_STATUS = {422: 400}
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps({"data": None, "success": False, "message": message, "error": status}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+class MessaggismsRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SmsBridgeError as exc:
+                status = _STATUS.get(exc.status_code, exc.status_code)
+                return error(status, exc.message, exc.headers)
+            except RequestValidationError as exc:
+                _code, message, _details = describe_validation(list(exc.errors()))
+                return error(400, message)
+
+        return route
