@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from smsbridge.compat.smsgateway24.devices import VIRTUAL_IDS, phone_number_id
+from smsbridge.services.message_plan import MAX_SCHEDULE_AHEAD_US
 from smsbridge.testing.fake_device import FakeDevice, Outcome
 from tests.conftest import Live, wait_for
 
@@ -126,18 +127,21 @@ NPM_READS: dict[str, Callable[[dict[str, Any]], bool]] = {
 
 class Substitutions:
     """Values in the captures that only made sense on the recorder's server: the redacted
-    credentials, its device 12345, its tags 1009/1010, its SMS 62807347, and a send time more
-    than the year ahead smsbridge schedules (2030). Everything else is sent as recorded."""
+    credentials, its device 12345, its tags 1009/1010, its SMS 62807347, and the send time
+    2030-01-01 if that is beyond how far ahead smsbridge schedules. Everything else is sent as
+    recorded."""
 
     def __init__(self, acct: Account, token: str, tags: list[int]) -> None:
-        soon = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
         self.values = {
             "<redacted>": token,
             "12345": str(SIMULATOR),
             "1009": str(tags[0]),
             "1009,1010": f"{tags[0]},{tags[1]}",
-            "2030-01-01 12:00:00": soon,
         }
+        recorded = datetime(2030, 1, 1, 12, tzinfo=UTC)
+        if (recorded - datetime.now(UTC)).total_seconds() * 1e6 > MAX_SCHEDULE_AHEAD_US:
+            soon = datetime.now(UTC) + timedelta(days=30)
+            self.values["2030-01-01 12:00:00"] = soon.strftime("%Y-%m-%d %H:%M:%S")
         self.by_name = {"pass": PASSWORD, "email": EMAIL}
         self.sms_id: int | None = None
 
@@ -152,7 +156,9 @@ class Substitutions:
             return int(self.values[str(value)])
         return value
 
-    def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def pairs(
+        self, pairs: list[tuple[str, str]]
+    ) -> list[tuple[str, str | int | float | bool | None]]:
         return [(k, self.value(k, v)) for k, v in pairs]
 
     def json(self, value: Any, name: str = "") -> Any:
@@ -170,7 +176,9 @@ async def replay(acct: Account, entry: dict[str, Any], subs: Substitutions) -> h
         for k, v in entry["headers"].items()
         if k.lower() in ("user-agent", "accept", "content-type")
     }
-    query = subs.pairs([(k, v) for k, values in entry["query"].items() for v in values])
+    query = httpx.QueryParams(
+        subs.pairs([(k, v) for k, values in entry["query"].items() for v in values])
+    )
     kind = entry["body_kind"]
     if kind is None:
         return await acct.client.request(entry["method"], path, params=query, headers=headers)
@@ -182,7 +190,7 @@ async def replay(acct: Account, entry: dict[str, Any], subs: Substitutions) -> h
     if kind == "multipart":
         headers.pop("Content-Type", None)  # httpx writes its own boundary
         fields = [(k, v) for k, values in entry["body_parsed"].items() for v in values]
-        files = [(k, (None, v)) for k, v in subs.pairs(fields)]
+        files = [(k, (None, str(v))) for k, v in subs.pairs(fields)]
         return await acct.client.request(
             entry["method"], path, params=query, files=files, headers=headers
         )
@@ -424,7 +432,8 @@ async def test_a_phone_takes_the_sms_then_sends_and_delivers_it(
 
     await wait_for(lambda: reaches(2), interval=0.02)
     await wait_for(lambda: reaches(7))
-    assert [c for c in dict.fromkeys(seen) if c in (2, 6, 7)][0] == 2
+    rank = {1: 0, 3: 1, 2: 2, 6: 3, 7: 4}  # New, queued on the phone, taken, sent, delivered
+    assert [rank[c] for c in seen] == sorted(rank[c] for c in seen), seen
     assert phone.sent[0].phone_number == ANNA
     listed = await acct.ok("getallsms", get=True, device_id=number, sim=0)
     sms = listed["smss"][str(sent["sms_id"])]
@@ -546,3 +555,107 @@ async def test_getallsms_filters(acct: Account) -> None:
     await gw.accounts.update("acme", timezone="Asia/Tokyo")
     tokyo = await acct.ok("getallsms", get=True)
     assert tokyo["smss"][str(ids[0])]["created"]["timezone"] == "Asia/Tokyo"
+
+
+# ------------------------------------------------------------------ errors
+
+LONG = "x" * 101
+# (method, parameters without the token unless given, smsbridge error code); every answer is
+# HTTP 200 with {"error": 1, "message": ...}, as the hosted API answers.
+ERRORS: list[tuple[str, dict[str, Any], str]] = [
+    ("addsms", {"token": "", "sendto": ANNA, "body": "x"}, "missing_token"),
+    ("addsms", {"token": "sb_nope", "sendto": ANNA, "body": "x"}, "invalid_api_key"),
+    ("addsms", {"body": "x"}, "missing_recipient"),
+    ("addsms", {"sendto": ANNA}, "text_empty"),
+    ("addsms", {"sendto": ANNA, "body": "x", "device_id": 12345}, "device_not_found"),
+    ("addsms", {"sendto": ANNA, "body": "x", "device_id": SIMULATOR, "sim": 9},
+     "invalid_parameter"),
+    ("addsms", {"sendto": "123", "body": "x"}, "invalid_number"),
+    ("addsms", {"sendto": ANNA, "body": "x", "timetosend": "2099-01-01 12:00:00"},
+     "send_at_too_far"),
+    ("addsms", {"sendto": ANNA, "body": "x", "timetosend": "tomorrow"}, "invalid_date"),
+    ("addsms", {"sendto": ANNA, "body": "x", "customerid": "9" * 65}, "invalid_parameter"),
+    ("addsms", {"sendto": ANNA, "body": "x", "urgent": "maybe"}, "invalid_parameter"),
+    ("smstosend", {"email": EMAIL, "pass": "wrong-password", "sendto": ANNA, "body": "x"},
+     "invalid_login"),
+    ("smstosend", {"sendto": ANNA, "body": "x"}, "missing_parameter"),
+    ("gettoken", {"email": EMAIL, "pass": "wrong-password"}, "invalid_login"),
+    ("gettoken", {"pass": PASSWORD}, "missing_parameter"),
+    ("getsmsstatus", {}, "missing_parameter"),
+    ("getsmsstatus", {"sms_id": "abc"}, "invalid_parameter"),
+    ("getsmsstatus", {"sms_id": 62807347}, "sms_not_found"),
+    ("getallsms", {"status": 4}, "invalid_status"),
+    ("getallsms", {"timezone": "Mars/Olympus"}, "invalid_timezone"),
+    ("getallsms", {"begindate": "01/02/2024"}, "invalid_date"),
+    ("getallsms", {"device_id": 12345}, "device_not_found"),
+    ("getallsms", {"sim": -1}, "invalid_parameter"),
+    ("savetag", {}, "missing_parameter"),
+    ("savetag", {"title": LONG}, "invalid_group_name"),
+    ("savecontact", {"fullname": "No Phone", "tag_id": 1}, "missing_parameter"),
+    ("savecontact", {"phone": "12", "fullname": "Bad"}, "invalid_number"),
+    ("savecontact", {"phone": ANNA, "fullname": "A", "tag_id": 999999}, "group_not_found"),
+    ("savecontact", {"phone": ANNA, "fullname": LONG + " " + LONG}, "field_too_long"),
+    ("savepaket", {"body": "x", "tags": "1"}, "missing_parameter"),
+    ("savepaket", {"title": "t", "body": "x"}, "missing_parameter"),
+    ("savepaket", {"title": "t", "body": "x", "tags": "999999"}, "group_not_found"),
+    ("savepaket", {"title": "t", "body": "x", "tags": "1", "device_id": 12345},
+     "device_not_found"),
+    ("savepaket", {"title": "t", "body": "x", "tags": "1", "time_to_send": "soon"},
+     "invalid_date"),
+    ("addalotofsms", {"datajson": "{nope"}, "invalid_json"),
+    ("addalotofsms", {"datajson": "[1]"}, "invalid_json"),
+    ("addalotofsms", {}, "missing_parameter"),
+    ("addalotofsms",
+     {"token": "", "datajson": json.dumps({"smsdata": [{"sendto": ANNA, "body": "x"}]})},
+     "missing_token"),
+    ("addalotofsms", {"smsdata": json.dumps([1, {"sendto": ANNA}])}, "invalid_item"),
+    ("getdevicestatus", {}, "missing_parameter"),
+    ("getdevicestatus", {"device_id": 12345}, "device_not_found"),
+    ("getalldevices", {"token": "sb_nope"}, "invalid_api_key"),
+]  # fmt: skip
+
+
+async def test_every_error_is_http_200_with_error_1_and_a_message(acct: Account) -> None:
+    tag = (await acct.ok("savetag", title="Empty"))["tag_id"]
+    cases = [*ERRORS, ("savepaket", {"title": "t", "body": "x", "tags": tag}, "no_valid_recipient")]
+    for name, params, code in cases:
+        params = {"token": acct.key, **params}
+        for r in (
+            await acct.client.post(f"{BASE}/{name}", data=params),
+            await acct.client.get(f"{BASE}/{name}", params=params),
+        ):
+            body = r.json()
+            assert r.status_code == 200, (name, params, r.text)
+            assert body["error"] == 1 and body["error_code"] == code, (name, params, body)
+            assert isinstance(body["message"], str) and body["message"], body
+    # a paket that could not start is not left behind
+    caller = await acct.live.gateway.keys.authenticate(acct.key)
+    assert await acct.live.gateway.campaigns.list(caller, None, None, 10) == []
+
+
+async def test_scopes_unknown_methods_and_other_http_methods(acct: Account) -> None:
+    reader = (await acct.live.gateway.keys.create(account="acme", scopes="messages:read")).key
+    r = await acct.client.post(
+        f"{BASE}/addsms", data={"token": reader, "sendto": ANNA, "body": "x"}
+    )
+    assert r.status_code == 200 and r.json()["error_code"] == "missing_scope"
+    r = await acct.client.get(f"{BASE}/getallsms", params={"token": reader})
+    assert r.json()["error"] == 0
+    r = await acct.client.get(f"{BASE}/nosuchmethod", params={"token": acct.key})
+    assert r.status_code == 200 and r.json()["error_code"] == "unknown_method"
+    assert "addsms" in r.json()["message"]
+    r = await acct.client.put(f"{BASE}/addsms", params={"token": acct.key})
+    assert r.status_code == 200 and r.json()["error_code"] == "method_not_allowed"
+    r = await acct.client.get(f"{BASE}/getallsms/", params={"token": acct.key})  # a stray slash
+    assert r.json()["error"] == 0
+    # a key in the Authorization header works as the token
+    r = await acct.client.get(f"{BASE}/getallsms", headers={"Authorization": f"Bearer {acct.key}"})
+    assert r.json()["error"] == 0
+
+
+async def test_a_phones_missing_sim_slot_is_refused(acct: Account, phone: FakeDevice) -> None:
+    assert phone.device_id is not None
+    body = await acct.call(
+        "addsms", sendto=ANNA, body="x", device_id=phone_number_id(phone.device_id), sim=3
+    )
+    assert body["error"] == 1 and body["error_code"] == "sim_not_found"
