@@ -583,8 +583,8 @@ BAD_POSTS: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "timestamp_send too far",
-        {**GOOD, "options": {"timestamp_send": later_ms(400 * 86400)}},
-        "year",
+        {**GOOD, "options": {"timestamp_send": later_ms(20 * 366 * 86400)}},
+        "ahead",
     ),
     ("fields not an object", {**GOOD, "recipients": [{"number": MARIO, "fields": "x"}]}, "fields"),
     ("callback_url not a URL", {**GOOD, "options": {"callback_url": "not a url"}}, ""),
