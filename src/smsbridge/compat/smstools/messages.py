@@ -9,7 +9,8 @@ looked up on its own), accepted in one transaction, and numbers that are refused
 the group's members. ``date`` (``yyyy-MM-dd HH:mm``, the account's time zone) schedules it: it
 waits in ``/v1/outbox`` until then, and ``DELETE /v1/outbox/{id}`` cancels it. ``reference``
 is kept as the message's foreign id (up to 64 characters); ``subid`` (smsbridge has no
-subaccounts) as its label. ``test`` validates and stores without sending.
+subaccounts) as its label. ``test`` validates and stores without sending. The same text to the
+same number within the account's reload window is refused (409) unless ``no_reload`` is true.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def _requests(obj: Any, tz: ZoneInfo, default_test: bool) -> tuple[list[SendRequ
             test=test,
             foreign_id=reference or None,
             label=subid[:100] if subid else None,
+            no_reload=_flag(obj.get("no_reload"), False),
         )
         for target in targets
     ]

@@ -26,12 +26,13 @@ router.include_router(contacts.router)
 router.include_router(messages.router)
 
 
+@router.api_route("", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 @router.api_route(
     "/{path:path}",
     methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
     include_in_schema=False,
 )
-async def unknown(path: str, request: Request) -> Response:
+async def unknown(request: Request, path: str = "") -> Response:
     return error(
         404,
         NOT_FOUND,
