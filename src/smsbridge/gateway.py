@@ -36,6 +36,7 @@ from smsbridge.services.events import EventFeed
 from smsbridge.services.inbound import InboundService
 from smsbridge.services.keys import KeyService
 from smsbridge.services.limits import RateLimiter
+from smsbridge.services.links import LinkService
 from smsbridge.services.messages import MessageService
 from smsbridge.services.optouts import OptOutService
 from smsbridge.services.phone_reports import PhoneReports
@@ -97,6 +98,7 @@ class Gateway:
         self.devices.on_fleet_change = self._fleet_changed
         self.messages.on_withdrawn = self.devices.cancelled
         self.device_messages = IntegratorMessages(self.db, self.send, self.messages)
+        self.links = LinkService(self.db, self._event_committed)
         self._upkeep: asyncio.Task[None] | None = None
         self.publisher: WebhookPublisher | None = None
         self.webhook_sender: WebhookSender | None = None

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.responses import JSONResponse
 
 from smsbridge import __version__
+from smsbridge.api import public
 from smsbridge.api.errors import install_error_handlers
 from smsbridge.api.limits import BodySizeLimit
 from smsbridge.api.v1 import (
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, dispatch: bool | None = None) -> FastAPI:
     app.include_router(thirdparty.router)
     app.include_router(thirdparty.health_router(thirdparty.PREFIX))
     app.include_router(thirdparty.health_router("", with_root=False))
+    app.include_router(public.router)
     app.include_router(seven.router)
     app.include_router(smsgateway24.router)
     app.include_router(messaggisms.router)

@@ -22,7 +22,8 @@ from smsbridge.store.messages import OPTED_OUT, NewMessages
 
 _REJECTED = Status.REJECTED.value
 DEFAULT_PRICES = PriceList()
-MAX_SCHEDULE_AHEAD_US = 366 * 24 * 3600 * 1_000_000
+# Providers' clients schedule years ahead (seven.io's SDK examples use 2030).
+MAX_SCHEDULE_AHEAD_US = 5 * 366 * 24 * 3600 * 1_000_000
 # A send_at less than this far ahead is treated as "now".
 SCHEDULE_SLACK_US = 1_000_000
 
@@ -291,6 +292,6 @@ def to_us(value: datetime) -> int:
 def check_send_at(send_at: int, now: int) -> None:
     if send_at - now > MAX_SCHEDULE_AHEAD_US:
         raise ValidationFailed(
-            "send_at is more than a year ahead; schedule at most 366 days in advance.",
+            "send_at is more than five years ahead; schedule at most 1830 days in advance.",
             code="send_at_too_far",
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from smsbridge.core.errors import Conflict, NotFound
@@ -75,3 +76,18 @@ class MessageService:
                 code="already_sent",
             )
         return await self.get(caller, message_id)
+
+    async def recipients(self, caller: Caller, ids: Sequence[int]) -> dict[int, repo.Row]:
+        """The caller's recipients among ``ids`` (others' and unknown ids are left out)."""
+        async with self.db.read() as conn:
+            return await repo.recipients_by_id(conn, caller.account_id, ids)
+
+    async def cancel_recipients(self, caller: Caller, ids: Sequence[int]) -> Sequence[int]:
+        """Cancel the sends these recipients belong to (what has not left yet); the ids of
+        ``ids`` that are cancelled afterwards."""
+        found = await self.recipients(caller, ids)
+        for message_id in sorted({row["message_id"] for row in found.values()}):
+            with contextlib.suppress(Conflict):
+                await self.cancel(caller, message_id)
+        after = await self.recipients(caller, list(found))
+        return [i for i in ids if i in after and after[i]["status"] == Status.CANCELLED.value]

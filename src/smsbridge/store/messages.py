@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,3 +280,20 @@ async def cancel_pending(
             ],
         )
     return cancelled, before, withdrawn
+
+
+async def recipients_by_id(
+    conn: AsyncConnection, account_id: int, ids: Sequence[int]
+) -> dict[int, Row]:
+    """Recipients of the account among ``ids`` (with their message's label and foreign id)."""
+    out: dict[int, Row] = {}
+    for chunk in chunked(sorted(set(ids)), 900):
+        result = await conn.execute(
+            select(recipients, messages.c.label, messages.c.foreign_id, messages.c.sender,
+                   messages.c.text.label("message_text"))
+            .join(messages, messages.c.id == recipients.c.message_id)
+            .where(recipients.c.account_id == account_id, recipients.c.id.in_(chunk))
+        )  # fmt: skip
+        for row in result.mappings():
+            out[row["id"]] = dict(row)
+    return out
