@@ -8,16 +8,11 @@ returns null on a 404.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
-
 import orjson
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from smsbridge.api.errors import describe_validation
+from smsbridge.compat.error_route import error_route
 from smsbridge.core.errors import SmsBridgeError
 
 # The core's statuses as messaggisms answers them (validation is a plain 400 there).
@@ -33,18 +28,8 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
     )
 
 
-class MessaggismsRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+def _render(_request: Request, exc: SmsBridgeError) -> Response:
+    return error(_STATUS.get(exc.status_code, exc.status_code), exc.message, exc.headers)
 
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except SmsBridgeError as exc:
-                status = _STATUS.get(exc.status_code, exc.status_code)
-                return error(status, exc.message, exc.headers)
-            except RequestValidationError as exc:
-                _code, message, _details = describe_validation(list(exc.errors()))
-                return error(400, message)
 
-        return route
+MessaggismsRoute = error_route(_render)

@@ -7,14 +7,11 @@ bad input) into the code that means the same at seven.io, as text or as a JSON s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from smsbridge.compat.error_route import error_route
 from smsbridge.compat.seven import codes
 from smsbridge.compat.seven.replies import code_reply, params_of, wants_json
 from smsbridge.core.errors import SmsBridgeError
@@ -30,21 +27,12 @@ class SevenError(SmsBridgeError):
         self.seven_code = seven_code
 
 
-class SevenRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+async def _render(request: Request, exc: SmsBridgeError) -> Response:
+    code = exc.seven_code if isinstance(exc, SevenError) else codes.for_error(exc.code)
+    return await _reply(request, code)
 
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except SevenError as exc:
-                return await _reply(request, exc.seven_code)
-            except SmsBridgeError as exc:
-                return await _reply(request, codes.for_error(exc.code))
-            except RequestValidationError:
-                return await _reply(request, codes.UNKNOWN_ERROR)
 
-        return route
+SevenRoute = error_route(_render)
 
 
 async def _reply(request: Request, code: int) -> Response:

@@ -6,16 +6,13 @@ request validation failures that way instead of the native ``{"error": {...}}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from smsbridge.api.errors import describe_validation
+from smsbridge.compat.error_route import error_route
 from smsbridge.core.errors import SmsBridgeError
 
 
@@ -30,23 +27,10 @@ def error(
     )
 
 
-class SmsGateRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+def _render(_request: Request, exc: SmsBridgeError) -> Response:
+    status = 400 if exc.status_code == 422 else exc.status_code
+    data = {"code": exc.code, "details": exc.details} if exc.details else {"code": exc.code}
+    return error(status, exc.message, data, exc.headers)
 
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except SmsBridgeError as exc:
-                status = 400 if exc.status_code == 422 else exc.status_code
-                data = (
-                    {"code": exc.code, "details": exc.details}
-                    if exc.details
-                    else {"code": exc.code}
-                )
-                return error(status, exc.message, data, exc.headers)
-            except RequestValidationError as exc:
-                code, message, details = describe_validation(list(exc.errors()))
-                return error(400, message, {"code": code, "details": details})
 
-        return route
+SmsGateRoute = error_route(_render)

@@ -7,16 +7,13 @@ stable error code rides along as ``error_code``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from smsbridge.api.errors import describe_validation
+from smsbridge.compat.error_route import error_route
 from smsbridge.core.errors import SmsBridgeError
 
 
@@ -32,17 +29,8 @@ def error(message: str, code: str, headers: dict[str, str] | None = None) -> Res
     )
 
 
-class SmsGateway24Route(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+def _render(_request: Request, exc: SmsBridgeError) -> Response:
+    return error(exc.message, exc.code, exc.headers)
 
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except SmsBridgeError as exc:
-                return error(exc.message, exc.code, exc.headers)
-            except RequestValidationError as exc:
-                code, message, _ = describe_validation(list(exc.errors()))
-                return error(message, code)
 
-        return route
+SmsGateway24Route = error_route(_render)

@@ -8,16 +8,13 @@ key lacks, 404 unknown, 409 conflict, 429 too many requests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from smsbridge.api.errors import describe_validation
+from smsbridge.compat.error_route import error_route
 from smsbridge.core.errors import SmsBridgeError
 
 GENERAL = 100
@@ -74,17 +71,8 @@ def from_exception(exc: SmsBridgeError) -> Response:
     return error(status, code_of(exc), exc.message, exc.headers)
 
 
-class SmstoolsRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+def _render(_request: Request, exc: SmsBridgeError) -> Response:
+    return from_exception(exc)
 
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except SmsBridgeError as exc:
-                return from_exception(exc)
-            except RequestValidationError as exc:
-                _code, message, _details = describe_validation(list(exc.errors()))
-                return error(400, INVALID_PARAMETER, message)
 
-        return route
+SmstoolsRoute = error_route(_render)
