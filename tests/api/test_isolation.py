@@ -202,9 +202,83 @@ CASES: dict[tuple[str, str], tuple[str, Any, set[int]]] = {
     ("POST", f"{GATE}/auth/token"): (f"{GATE}/auth/token", {"scopes": ["messages:send"]}, {201}),
     ("POST", f"{GATE}/auth/token/refresh"): (f"{GATE}/auth/token/refresh", {}, {401}),
     ("DELETE", f"{GATE}/auth/token/{{jti}}"): (f"{GATE}/auth/token/{{victim_jti}}", None, {404}),
+    # Public links: no key, and a code that is not one of the victim's.
+    ("GET", "/l/{code}"): ("/l/{victim_number}", None, {404}),
+    ("GET", "/f/{code}"): ("/f/{victim_number}", None, {404}),
 }  # fmt: skip
 
+# The providers' doors. The intruder's key acts on its own account only; what each answers
+# is checked for the victim's data (see LEAKS), and objects of the victim are not found.
+SEVEN, SG24, MSG, TOOLS = "/seven/api", "/smsgateway24/getdata", "/messaggisms", "/smsgatewayapi"
+_OK = {200}
+PROVIDER_CASES: dict[tuple[str, str], tuple[str, Any, set[int]]] = {
+    **{(m, f"{SEVEN}/{p}"): (f"{SEVEN}/{p}?msg_id={{victim_recipient}}&ids={{victim_recipient}}"
+                             "&id={victim_recipient}", None, _OK)
+       for m, p in (("GET", "analytics"), ("GET", "balance"), ("POST", "balance"),
+                    ("GET", "contacts"), ("POST", "contacts"), ("GET", "groups"),
+                    ("POST", "groups"), ("DELETE", "hooks"), ("GET", "hooks"), ("POST", "hooks"),
+                    ("GET", "journal"), ("GET", "lookup"), ("POST", "lookup"), ("GET", "pricing"),
+                    ("POST", "pricing"), ("DELETE", "sms"), ("GET", "sms"), ("POST", "sms"),
+                    ("GET", "status"), ("POST", "status"))},
+    ("GET", f"{SEVEN}/analytics/{{group_by}}"): (f"{SEVEN}/analytics/label", None, _OK),
+    ("GET", f"{SEVEN}/journal/{{kind}}"): (f"{SEVEN}/journal/outbound?id={{victim_recipient}}",
+                                           None, _OK),
+    ("GET", f"{SEVEN}/lookup/{{kind}}"): (f"{SEVEN}/lookup/format?number=4917612345678", None,
+                                          _OK),
+    **{(m, f"{SEVEN}/contacts/{{contact_id}}"): (f"{SEVEN}/contacts/{{victim_contact}}", None, _OK)
+       for m in ("GET", "PATCH", "DELETE")},
+    **{(m, f"{SEVEN}/groups/{{group_id}}"): (f"{SEVEN}/groups/{{victim_group}}", None, _OK)
+       for m in ("GET", "PATCH", "DELETE")},
+    **{(m, f"{SG24}/{p}"): (f"{SG24}/{p}?sms_id={{victim_recipient}}&tag_id={{victim_group}}"
+                            "&device_id={victim_device}", None, _OK)
+       for p in ("addalotofsms", "addsms", "getalldevices", "getallsms", "getdevicestatus",
+                 "getsmsstatus", "gettoken", "savecontact", "savepaket", "savetag", "smstosend")
+       for m in ("GET", "POST")},
+    **{(m, f"{SG24}/{{rest:path}}"): (f"{SG24}/nothing", None, {200, 405})
+       for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")},
+    **{(m, f"{MSG}/messages{s}"): (f"{MSG}/messages{s}", None, {200} if m == "GET" else {400})
+       for m in ("GET", "POST") for s in ("", "/")},
+    **{(m, f"{MSG}/messages/{{message_id}}{s}"): (f"{MSG}/messages/{{victim_message_hex}}{s}",
+                                                 None, {404})
+       for m in ("GET", "PUT", "DELETE") for s in ("", "/")},
+    **{("GET", f"{MSG}/messages/{{message_id}}/recipients{s}"): (
+        f"{MSG}/messages/{{victim_message_hex}}/recipients{s}", None, {404}) for s in ("", "/")},
+    **{("GET", f"{MSG}/messages/{{message_id}}/recipients/{{number}}{s}"): (
+        f"{MSG}/messages/{{victim_message_hex}}/recipients/{{victim_number}}{s}", None, {404})
+       for s in ("", "/")},
+    **{(m, f"{MSG}/{{rest:path}}"): (f"{MSG}/nothing", None, {404, 405})
+       for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")},
+    **{(m, f"{TOOLS}/v1/{p}"): (f"{TOOLS}/v1/{p}", None, {200} if m == "GET" else {400, 422})
+       for m, p in (("GET", "account"), ("GET", "balance"), ("GET", "contact"),
+                    ("PATCH", "contact"), ("POST", "contact"), ("GET", "groups"),
+                    ("PATCH", "groups"), ("POST", "groups"), ("GET", "message/inbox"),
+                    ("GET", "message/logging"), ("POST", "message/send"), ("POST", "optouts"),
+                    ("GET", "optouts/list"), ("GET", "outbox"))},
+    ("GET", f"{TOOLS}/v1/contact/search/{{keyword}}"): (f"{TOOLS}/v1/contact/search/victim",
+                                                        None, _OK),
+    ("DELETE", f"{TOOLS}/v1/contact/{{contact_id}}"): (f"{TOOLS}/v1/contact/{{victim_contact}}",
+                                                       None, {404}),
+    ("GET", f"{TOOLS}/v1/groups/{{group_id}}"): (f"{TOOLS}/v1/groups/{{victim_group}}", None,
+                                                 {404}),
+    ("DELETE", f"{TOOLS}/v1/groups/{{group_id}}"): (f"{TOOLS}/v1/groups/{{victim_group}}", None,
+                                                    {404}),
+    ("GET", f"{TOOLS}/v1/message/inbox/{{inbound_id}}"): (
+        f"{TOOLS}/v1/message/inbox/{{victim_inbound}}", None, {404}),
+    ("DELETE", f"{TOOLS}/v1/optouts/{{phone}}"): (f"{TOOLS}/v1/optouts/{{victim_number}}", None,
+                                                  {200, 404}),
+    **{(m, f"{TOOLS}/v1/outbox/{{message_id}}"): (f"{TOOLS}/v1/outbox/{{victim_message}}", None,
+                                                  {404}) for m in ("GET", "DELETE")},
+    ("GET", f"{TOOLS}/v1/webhook/{{message_id}}"): (f"{TOOLS}/v1/webhook/{{victim_message}}",
+                                                    None, {404}),
+    **{(m, f"{TOOLS}{s}"): (f"{TOOLS}{s.replace('{path:path}', 'nothing')}", None, {404, 405})
+       for m in ("GET", "POST", "PUT", "PATCH", "DELETE") for s in ("", "/{path:path}")},
+}  # fmt: skip
+CASES.update(PROVIDER_CASES)
+
 VICTIM_NUMBER = "+4917612345670"
+# What must never appear in what the intruder gets from a provider's door (the victim's
+# numbers, in any of the providers' spellings, and its texts).
+LEAKS = ("4917612345670", "4917612345671", "17612345670", "victim's", "secret offer")
 VICTIM_HANDSET = "+4917612345671"  # writes in to the victim; the intruder never messages it
 INTRUDER_HANDSET = "+4917612345672"
 
@@ -316,6 +390,7 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
         json={"to": "+4917612345678", "text": "secret", "send_at": later},
     )
     victim_message = r.json()["id"]
+    victim_recipient = r.json()["recipients"][0]["id"]
     r = await live.client.post(
         "/api/v1/contacts",
         headers=victim,
@@ -392,7 +467,13 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
     assert all(signed_with(victim_callback_secret, x) for x in callback_requests())
 
     await gw.accounts.create("intruder")
-    intruder = {"Authorization": f"Bearer {(await gw.keys.create(account='intruder')).key}"}
+    intruder_key = await gw.keys.create(account="intruder")
+    intruder = {
+        "Authorization": f"Bearer {intruder_key.key}",
+        # Smstools' doors take the key's id and the key as these two headers.
+        "X-Client-Id": str(intruder_key.id),
+        "X-Client-Secret": intruder_key.key,
+    }
     values = {
         "victim_message": victim_message,
         "victim_key": str(victim_key.id),
@@ -406,6 +487,8 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
         "victim_handset": VICTIM_HANDSET,
         "victim_device": victim_device,
         "victim_jti": victim_token.id,
+        "victim_recipient": victim_recipient,
+        "victim_message_hex": format(int(victim_message), "024x"),
     }
     victim_later = ""
     intruder_inbound = ""
@@ -440,6 +523,9 @@ async def _another_accounts_key_gets_nothing(live: Live, receiver: WebhookReceiv
         else:
             r = await live.client.request(method, url, json=fill(body, values), headers=intruder)
         assert r.status_code in expected, (method, path, r.status_code, r.text)
+        if (method, path) in PROVIDER_CASES:
+            for leak in LEAKS:
+                assert leak not in r.text, (method, url, leak, r.text)
         if r.status_code == 200 and method == "GET" and path == "/api/v1/messages":
             assert all(m["id"] != victim_message for m in r.json()["messages"])
         if r.status_code == 200 and method == "GET" and path == "/api/v1/contacts":
