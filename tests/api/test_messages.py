@@ -554,3 +554,47 @@ async def test_health_and_openapi(live: Live) -> None:
     assert schemas["MessageIn"].get("examples")
     r = await live.client.get("/docs")
     assert r.status_code == 200 and "swagger" in r.text.lower()
+
+
+async def test_binary_sms_split_and_with_own_header(live: Live) -> None:
+    """encoding binary: hex data, split with concatenation headers or sent under the caller's."""
+    data = "c0ffee" * 50  # 150 octets: two parts without a header of the caller's
+    r = await live.client.post(
+        "/api/v1/messages",
+        json={"to": DE_MOBILE, "text": data, "encoding": "binary"},
+        headers=live.headers,
+    )
+    assert r.status_code == 202, r.text
+    assert (r.json()["encoding"], r.json()["parts"]) == ("binary", 2)
+    body = await until_status(live, r.json()["id"], "delivered")
+    assert [s["text"] for s in body["segments"]] == [data[:268], data[268:]]
+    assert body["segments"][0]["udh"].startswith("050003")
+    own = await live.client.post(
+        "/api/v1/messages",
+        json={"to": DE_MOBILE, "text": "0102", "encoding": "binary", "udh": "0605040B8423F0"},
+        headers=live.headers,
+    )
+    assert own.status_code == 202, own.text
+    body = await until_status(live, own.json()["id"], "delivered")
+    assert body["segments"] == [{"seq": 1, "text": "0102", "udh": "0605040B8423F0"}]
+    assert live.gateway.dispatcher is not None
+    connector = live.gateway.dispatcher.router.connectors["simulator"]
+    sms = connector.sent[-1]  # type: ignore[attr-defined]
+    assert sms.udh == bytes.fromhex("0605040B8423F0") and sms.parts == ("0102",)
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({"text": "hello", "encoding": "binary"}, "invalid_binary"),
+        ({"text": "00", "encoding": "binary", "udh": "0500"}, "invalid_udh"),
+        ({"text": "hello", "udh": "050003CC0201"}, "udh_needs_binary"),
+        ({"text": "00" * 135, "encoding": "binary", "udh": "050003CC0201"}, "text_too_long"),
+    ],
+)
+async def test_binary_sms_refusals(live: Live, extra: dict[str, str], code: str) -> None:
+    r = await live.client.post(
+        "/api/v1/messages", json={"to": DE_MOBILE, **extra}, headers=live.headers
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == code

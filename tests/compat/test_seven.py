@@ -196,7 +196,9 @@ async def test_php_client_captures_replayed(seven: Live) -> None:
         ({"to": "+4917", "text": "hi"}, "202"),
         ({"to": ANNA, "text": "hi", "delay": "tomorrow"}, "700"),
         ({"to": ANNA, "text": "hi", "label": "no spaces allowed"}, "700"),
-        ({"to": ANNA, "text": "00ff", "udh": "050003CC0201"}, "400"),
+        ({"to": ANNA, "text": "not hex", "udh": "050003CC0201"}, "305"),
+        ({"to": ANNA, "text": "00ff", "udh": "0500"}, "700"),
+        ({"to": ANNA, "text": "00" * 135, "udh": "050003CC0201"}, "401"),
     ],
 )
 async def test_sms_refusals_answer_seven_codes(
@@ -206,6 +208,34 @@ async def test_sms_refusals_answer_seven_codes(
     assert (text.status_code, text.text) == (200, code)
     as_json = await seven.client.post(f"{SEVEN}/sms", json=params, headers={"X-Api-Key": seven.key})
     assert (as_json.status_code, as_json.json()) == (200, code)
+
+
+async def test_binary_sms_with_udh_delivered(seven: Live) -> None:
+    """`udh` plus hex `text`: an 8-bit SMS handed to the channel with that header as given."""
+    data = "0B0504158100000003" + "ab" * 60
+    r = await seven.client.post(
+        f"{SEVEN}/sms",
+        json={"to": ANNA, "text": data, "udh": "050003CC0201"},
+        headers={"X-Api-Key": seven.key},
+    )
+    message = r.json()["messages"][0]
+    assert (message["is_binary"], message["udh"], message["encoding"]) == (
+        True, "050003CC0201", "binary",
+    )  # fmt: skip
+    assert message["parts"] == 1
+
+    async def delivered() -> bool:
+        r = await seven.client.get(
+            f"{SEVEN}/status", params={"msg_id": message["id"], "p": seven.key}
+        )
+        return r.text.startswith("DELIVERED\n")
+
+    await wait_for(delivered)
+    dispatcher = seven.gateway.dispatcher
+    assert dispatcher is not None
+    sms = dispatcher.router.connectors["simulator"].sent[-1]  # type: ignore[attr-defined]
+    assert sms.encoding == "binary" and sms.udh == bytes.fromhex("050003CC0201")
+    assert sms.parts == (data,)
 
 
 async def test_auth_codes(seven: Live) -> None:

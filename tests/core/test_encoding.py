@@ -581,3 +581,46 @@ def test_lone_surrogates_are_one_unit_each() -> None:
     assert "".join(seg.parts) == text
     assert count_parts(text) == (UCS2, 78, 2)
     assert count_parts("\ud83d" * 71) == (UCS2, 71, 2)
+
+
+# -- binary (8-bit) SMS ------------------------------------------------------------------------
+
+
+def test_binary_with_own_header_is_one_part_of_140_octets() -> None:
+    seg = segment("ab" * 134, "binary", udh="050003CC0201")
+    assert (seg.encoding, seg.units, seg.parts) == (Encoding.BINARY, 134, ("ab" * 134,))
+    with pytest.raises(EncodingError) as caught:
+        segment("ab" * 135, "binary", udh="050003CC0201")
+    assert caught.value.code == "text_too_long" and "134" in caught.value.message
+
+
+@pytest.mark.parametrize(("octets", "parts"), [(1, 1), (140, 1), (141, 2), (268, 2), (269, 3)])
+def test_binary_without_header_splits_at_134_octets(octets: int, parts: int) -> None:
+    data = "0f" * octets
+    seg = segment(data, "binary")
+    assert seg.part_count == parts and "".join(seg.parts) == data
+    assert count_parts(data, "binary") == (Encoding.BINARY, octets, parts)
+
+
+@pytest.mark.parametrize(
+    ("data", "udh", "code"),
+    [
+        ("", None, "text_empty"),
+        ("abc", None, "invalid_binary"),
+        ("zz", None, "invalid_binary"),
+        ("hello", "050003CC0201", "invalid_binary"),
+        ("00", "0500", "invalid_udh"),
+        ("00", "05gg03CC0201", "invalid_udh"),
+        ("00", "00", "invalid_udh"),
+    ],
+)
+def test_binary_refusals(data: str, udh: str | None, code: str) -> None:
+    with pytest.raises(EncodingError) as caught:
+        segment(data, "binary", udh=udh)
+    assert caught.value.code == code
+
+
+def test_binary_too_many_parts() -> None:
+    with pytest.raises(EncodingError) as caught:
+        segment("00" * (134 * 10 + 1), "binary")
+    assert caught.value.code == "text_too_long"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smsbridge.connectors.base import Connector, OutboundSms, SendResult
+from smsbridge.core.encoding import Encoding
 from smsbridge.core.errors import SendError
 from smsbridge.dispatch.device_hub import MESSAGE_ENQUEUED, DeviceEvent
 from smsbridge.store import device_queue
@@ -75,6 +76,14 @@ class AndroidConnector(Connector):
         self._turns: dict[int, itertools.count[int]] = {}
 
     async def send(self, sms: OutboundSms) -> SendResult:
+        if sms.encoding is Encoding.BINARY:
+            # The app sends text, or data to a port (SMSGate's dataMessage), never raw UDH.
+            raise SendError(
+                "Phones cannot send a binary SMS with its own header; send text, or data to a "
+                "port through the SMSGate API's dataMessage.",
+                code="binary_unsupported",
+                retryable=False,
+            )
         now = now_us()
         valid_until = sms.expires_at if sms.expires_at is not None else now + DEFAULT_VALIDITY_US
         if sms.device_id is not None:

@@ -37,6 +37,9 @@ class OutboundSms:
     account_id: int = 0
     device_id: str | None = None  # phones: the device and SIM slot asked for
     sim: int | None = None
+    # Binary SMS (encoding BINARY): ``parts`` hold hex octets; ``udh`` is the sender's own
+    # header, sent as given in place of the concatenation header.
+    udh: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ __all__ = [
     "national_udh",
     "pack_septets",
     "segment",
+    "segment_binary",
     "unpack_septets",
 ]
 
@@ -51,6 +52,7 @@ __all__ = [
 class Encoding(StrEnum):
     GSM7 = "gsm7"
     UCS2 = "ucs2"
+    BINARY = "binary"  # 8-bit data; the message text is its octets in hex
 
 
 class Language(StrEnum):
@@ -84,8 +86,8 @@ def parse_languages(value: str | None) -> tuple[Language, ...]:
 class EncodingError(ValueError):
     """A text that cannot be sent as asked.
 
-    ``code`` is stable: ``text_empty``, ``text_too_long`` or ``not_gsm7``; ``message`` tells a
-    human how to fix it.
+    ``code`` is stable: ``text_empty``, ``text_too_long``, ``not_gsm7``, ``invalid_binary`` or
+    ``invalid_udh``; ``message`` tells a human how to fix it.
     """
 
     code: str
@@ -107,6 +109,8 @@ _CONCAT_IE_OCTETS: Final = 5  # IEI 0x00, length 3, reference, total, sequence
 _NATIONAL_IE_OCTETS: Final = 3  # IEI 0x24 or 0x25, length 1, NLI
 _UCS2_SINGLE: Final = _UD_OCTETS // 2  # 70
 _UCS2_MULTI: Final = (_UD_OCTETS - 1 - _CONCAT_IE_OCTETS) // 2  # 67
+_BINARY_MULTI: Final = _UD_OCTETS - 1 - _CONCAT_IE_OCTETS  # 134
+_HEX: Final = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 
 
 def _gsm_capacity(national_ies: int, multipart: bool) -> int:
@@ -347,7 +351,7 @@ def _analyse(
     text (None when the text holds surrogate code points, which strict UTF-16 refuses)."""
     mode = _MODES.get(encoding)
     if mode is None:
-        raise ValueError(f"encoding must be 'auto', 'gsm7' or 'ucs2', not {encoding!r}")
+        raise ValueError(f"encoding must be 'auto', 'gsm7', 'ucs2' or 'binary', not {encoding!r}")
     if not text:
         raise EncodingError("text_empty", "The message text is empty; send at least 1 character.")
     if mode != _FORCE_UCS2:
@@ -364,12 +368,19 @@ def _analyse(
 
 
 def count_parts(
-    text: str, encoding: str = "auto", *, languages: Sequence[Language] = ()
+    text: str,
+    encoding: str = "auto",
+    *,
+    languages: Sequence[Language] = (),
+    udh: str | None = None,
 ) -> tuple[Encoding, int, int]:
     """``(encoding, units, part_count)`` of a text, without building the parts.
 
     Same rules and errors as :func:`segment` except that there is no ``max_parts`` check.
     """
+    if encoding == "binary":
+        seg = segment_binary(text, udh, max_parts=255)
+        return seg.encoding, seg.units, seg.part_count
     if encoding in _GSM_MODES and _is_basic(text):
         n = len(text)
         if n > _GSM_SINGLE:
@@ -386,17 +397,21 @@ def segment(
     *,
     languages: Sequence[Language] = (),
     max_parts: int = MAX_PARTS,
+    udh: str | None = None,
 ) -> Segmentation:
     """Choose the encoding of ``text`` and split it into SMS parts.
 
     ``encoding`` is "auto" (GSM 7-bit when possible, else UCS-2), "gsm7" (error if the text
-    needs UCS-2) or "ucs2". ``languages`` allows national shift tables for texts the default
-    GSM alphabet cannot encode. Raises :class:`EncodingError` (``text_empty``, ``not_gsm7``,
+    needs UCS-2), "ucs2" or "binary" (see :func:`segment_binary`; ``udh`` is the sender's own
+    header). ``languages`` allows national shift tables for texts the default GSM alphabet
+    cannot encode. Raises :class:`EncodingError` (``text_empty``, ``not_gsm7``,
     ``text_too_long`` when more than ``max_parts`` parts are needed) and ``ValueError`` for a
     bad ``encoding`` or ``max_parts``.
     """
     if not 1 <= max_parts <= 255:  # the concatenation IE counts parts in one octet
         raise ValueError(f"max_parts must be between 1 and 255, not {max_parts}")
+    if encoding == "binary":
+        return segment_binary(text, udh, max_parts=max_parts)
     if encoding in _GSM_MODES and _is_basic(text) and text:
         n = len(text)
         if n <= _GSM_SINGLE:
@@ -431,6 +446,65 @@ def segment(
     if charset is None:
         return Segmentation(enc, units, parts)
     return Segmentation(enc, units, parts, charset.locking, charset.single)
+
+
+def segment_binary(
+    data: str, udh: str | None = None, *, max_parts: int = MAX_PARTS
+) -> Segmentation:
+    """A binary (8-bit) SMS whose octets are given as hex.
+
+    With a user data header of the sender's own (``udh``, hex, starting with its length
+    octet: an application port, its own concatenation) the message is one SMS of at most 140
+    octets, header included, and is sent as given. Without one, data beyond 140 octets is
+    split into parts of 134 octets that carry a concatenation header.
+    """
+    if not data:
+        raise EncodingError("text_empty", "A binary SMS needs data: give its octets in hex.")
+    if not _HEX.fullmatch(data):
+        raise EncodingError(
+            "invalid_binary",
+            "A binary SMS's text is its octets in hex: pairs of 0-9 and A-F such as 0A1B2C.",
+        )
+    octets = len(data) >> 1
+    if udh:
+        header = _parse_udh(udh)
+        room = _UD_OCTETS - len(header)
+        if octets > room:
+            raise EncodingError(
+                "text_too_long",
+                f"A binary SMS with its own header is one SMS of 140 octets: the header takes "
+                f"{len(header)}, so the data may have {room} octets, not {octets}. Shorten it "
+                "or leave the header out to have it split into concatenated parts.",
+            )
+        return Segmentation(Encoding.BINARY, octets, (data,))
+    if octets <= _UD_OCTETS:
+        return Segmentation(Encoding.BINARY, octets, (data,))
+    step = 2 * _BINARY_MULTI
+    parts = tuple(data[i : i + step] for i in range(0, len(data), step))
+    if len(parts) > max_parts:
+        raise EncodingError(
+            "text_too_long",
+            f"The data needs {len(parts)} SMS parts but at most {max_parts} are allowed: a "
+            f"binary part holds {_BINARY_MULTI} octets when split (140 for a single SMS); the "
+            f"data is {octets} octets.",
+        )
+    return Segmentation(Encoding.BINARY, octets, parts)
+
+
+def _parse_udh(udh: str) -> bytes:
+    if not _HEX.fullmatch(udh):
+        raise EncodingError(
+            "invalid_udh", "The user data header is hex octets such as 050003CC0201."
+        )
+    header = bytes.fromhex(udh)
+    if header[0] != len(header) - 1 or len(header) < 3:
+        raise EncodingError(
+            "invalid_udh",
+            f"The user data header starts with its length: {udh[:2]} announces {header[0]} "
+            f"octets but {len(header) - 1} follow (e.g. 050003CC0201: length 5, then a "
+            "concatenation element).",
+        )
+    return header
 
 
 def _too_long(

@@ -259,6 +259,7 @@ def _outbound(item: outbox.Claimed, message: outbox.Row) -> OutboundSms:
         encoding.value,
         languages=parse_languages(message["languages"]),
         max_parts=255,
+        udh=message["udh"],
     )
     return OutboundSms(
         recipient_id=item.id,
@@ -278,4 +279,5 @@ def _outbound(item: outbox.Claimed, message: outbox.Row) -> OutboundSms:
         account_id=message["account_id"],
         device_id=message["device_id"],
         sim=message["sim"],
+        udh=bytes.fromhex(message["udh"]) if message["udh"] else None,
     )

@@ -84,6 +84,7 @@ class DraftService:
             channel=row["channel"],
             encoding=options.get("encoding", "auto"),
             missing_fields=options.get("missing_fields", "error"),
+            udh=row["udh"],
         )
         resolved = await send.targets(caller, req)
         targets = split_targets(req.to) if resolved is None else resolved

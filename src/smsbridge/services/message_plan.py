@@ -53,6 +53,7 @@ class SendRequest:
     ext_id: str | None = None  # the id an SMSGate integrator gave the message
     device_options: dict[str, Any] | None = None  # what only phones read (encrypted, ...)
     verbatim_numbers: bool = False  # numbers go to the phone as given (encrypted, unchecked)
+    udh: str | None = None  # binary SMS (encoding "binary"): the sender's own header, hex
 
 
 @dataclass(slots=True)
@@ -220,6 +221,7 @@ class MessagePlan:
                     self.request.encoding,
                     languages=self.languages,
                     max_parts=self.max_parts,
+                    udh=self.request.udh,
                 )
             except EncodingError as exc:
                 raise ValidationFailed(
@@ -249,7 +251,7 @@ class MessagePlan:
                           "no_reload": req.no_reload}).decode() if req.draft else None,
             campaign_id, req.callback_url, req.device_id, req.sim, req.ext_id,
             orjson.dumps(req.device_options).decode() if req.device_options else None,
-            req.callback_format,
+            req.callback_format, req.udh,
         )  # fmt: skip
 
 

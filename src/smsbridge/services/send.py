@@ -135,9 +135,16 @@ class SendService:
                 req.encoding,
                 languages=languages,
                 max_parts=255 if template.personal else self.settings.max_parts,
+                udh=req.udh,
             )
         except EncodingError as exc:
             raise ValidationFailed(exc.message, code=exc.code) from None
+        if req.udh is not None and req.encoding != "binary":
+            raise ValidationFailed(
+                "A user data header (`udh`) goes with a binary SMS: set `encoding` to binary "
+                "and give the data as hex in `text`.",
+                code="udh_needs_binary",
+            )
         sender = req.sender if req.sender is not None else caller.default_sender
         if sender is None:
             sender = self.settings.default_sender

@@ -68,7 +68,7 @@ MESSAGE_COLUMNS = (
     "id", "account_id", "text", "sender", "encoding", "languages", "parts", "concat_ref",
     "priority", "flash", "test", "foreign_id", "label", "recipient_count", "price", "created_at",
     "send_at", "expires_at", "draft", "transactional", "channel", "draft_options", "campaign_id",
-    "callback_url", "device_id", "sim", "ext_id", "device_options", "callback_format",
+    "callback_url", "device_id", "sim", "ext_id", "device_options", "callback_format", "udh",
 )  # fmt: skip
 RECIPIENT_COLUMNS = (
     "id", "message_id", "account_id", "position", "to_number", "price", "status", "error_code",

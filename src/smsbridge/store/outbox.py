@@ -114,6 +114,7 @@ async def load_messages(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, 
                 messages.c.channel,
                 messages.c.device_id,
                 messages.c.sim,
+                messages.c.udh,
             ).where(one_of(conn, messages.c.id, wanted[start : start + 900]))
         )
         for row in result.mappings():

@@ -179,6 +179,8 @@ messages = Table(
     Column("ext_id", String(36)),
     # JSON of what only phones understand: {"encrypted", "report", "data_port"}.
     Column("device_options", Text),
+    # Binary SMS: the sender's own user data header (hex); the text is the data (hex).
+    Column("udh", String(280)),
     Index("ix_messages_account", "account_id", "id"),
     Index(
         "ix_messages_ext_id",

@@ -140,7 +140,11 @@ def detailed(record: MessageRecord) -> dict[str, Any]:
     row = record.message
     out = _message_head(row, record.recipients)
     seg = segment(
-        row["text"], row["encoding"], languages=parse_languages(row["languages"]), max_parts=255
+        row["text"],
+        row["encoding"],
+        languages=parse_languages(row["languages"]),
+        max_parts=255,
+        udh=row["udh"],
     )
     out["concat_ref"] = row["concat_ref"]
     out["national_shift"] = (
@@ -150,7 +154,7 @@ def detailed(record: MessageRecord) -> dict[str, Any]:
         {
             "seq": seq,
             "text": text,
-            "udh": _udh(seg, row["concat_ref"], seq),
+            "udh": row["udh"] or _udh(seg, row["concat_ref"], seq),
         }
         for seq, text in enumerate(seg.parts, start=1)
     ]

@@ -72,7 +72,17 @@ class MessageIn(BaseModel):
     foreign_id: str | None = Field(None, max_length=64)
     label: str | None = Field(None, max_length=100)
     flash: bool = False
-    encoding: Literal["auto", "gsm7", "ucs2"] = "auto"
+    encoding: Literal["auto", "gsm7", "ucs2", "binary"] = Field(
+        "auto",
+        description="auto: GSM 7-bit when the text allows, else UCS-2. binary: an 8-bit SMS "
+        "whose `text` is its octets in hex (e.g. 0A1B2C), optionally with `udh`.",
+    )
+    udh: str | None = Field(
+        None,
+        max_length=280,
+        description="Binary SMS only: your own user data header in hex, starting with its "
+        "length (e.g. 0605040B8423F0 for a WAP push port); the SMS is then sent as one part.",
+    )
     no_reload: bool = Field(
         False, description="Send even if the same text went to a number within the reload window"
     )
@@ -125,6 +135,7 @@ class MessageIn(BaseModel):
             callback_url=self.callback_url,
             device_id=self.device_id,
             sim=self.sim,
+            udh=self.udh,
         )
 
 

@@ -38,6 +38,7 @@ BY_CORE_CODE: dict[str, int] = {
     "text_empty": MISSING_TEXT,
     "text_too_long": TEXT_TOO_LONG,
     "not_gsm7": TEXT_TOO_LONG,
+    "invalid_binary": MISSING_TEXT,
     "invalid_sender": INVALID_SENDER,
     "reload_lock": RELOAD_LOCK,
     "daily_cap_reached": DAILY_LIMIT,

@@ -40,7 +40,8 @@ _TAG = re.compile(r"[A-Za-z0-9.\-_@]{1,100}")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
 _DIGITS = re.compile(r"\d{9,13}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
-_ENCODING = {"gsm7": "gsm", "ucs2": "ucs2"}
+_DETAIL_ENCODING = {"gsm7": "GSM0338", "ucs2": "UCS2", "binary": "8BIT"}
+_ENCODING = {"gsm7": "gsm", "ucs2": "ucs2", "binary": "binary"}
 
 
 @dataclass(slots=True)
@@ -128,18 +129,16 @@ def parse_sms(params: Params, timezone: str) -> SmsCall:
         raise SevenError(codes.MISSING_TEXT, "Set `text` to the message.")
     if len(text) > MAX_TEXT:
         raise SevenError(codes.TEXT_TOO_LONG, f"`text` has at most {MAX_TEXT} characters.")
-    udh = params.text("udh")
-    if udh:
-        # A binary SMS: a user data header and the text as hex octets.
-        if not _HEX.fullmatch(udh) or not _HEX.fullmatch(text):
-            raise SevenError(codes.UNKNOWN_ERROR, "With `udh`, `udh` and `text` are hex octets.")
+    udh = params.text("udh") or None
+    if udh is not None and not _HEX.fullmatch(text):
+        # The seed: with `udh` and hex in `text` the SMS goes out as 8-bit binary.
         raise SevenError(
-            codes.INVALID_TYPE,
-            "Binary SMS (udh) are not supported by this gateway's channels; send text.",
+            codes.MISSING_TEXT,
+            "With `udh` the SMS is binary: give its data in `text` as hex octets (e.g. 0A1B2C).",
         )
     ttl_minutes = params.integer("ttl", low=1, high=60 * 24 * 366)
     delay = params.text("delay")
-    encoding = "ucs2" if params.flag("unicode") else "auto"
+    encoding = "binary" if udh else "ucs2" if params.flag("unicode") else "auto"
     request = SendRequest(
         to=list(to),
         text=text,
@@ -153,6 +152,7 @@ def parse_sms(params: Params, timezone: str) -> SmsCall:
         flash=params.flag("flash"),
         encoding=encoding,
         no_reload=params.flag("no_reload"),
+        udh=udh,
     )
     return SmsCall(
         request,
@@ -163,16 +163,17 @@ def parse_sms(params: Params, timezone: str) -> SmsCall:
     )
 
 
-def message_json(message: AcceptedMessage) -> list[dict[str, Any]]:
+def message_json(message: AcceptedMessage, udh: str | None = None) -> list[dict[str, Any]]:
     out = []
+    binary = message.encoding == "binary"
     for r in message.recipients:
         ok = r.status != Status.REJECTED.value
         out.append({
             "id": str(r.id), "sender": message.sender or "", "recipient": r.to.lstrip("+"),
             "text": r.text or message.text, "encoding": _ENCODING.get(r.encoding or
                                                                       message.encoding, "gsm"),
-            "label": message.label, "parts": r.parts or message.parts, "udh": None,
-            "is_binary": False, "price": money(r.price), "success": ok,
+            "label": message.label, "parts": r.parts or message.parts, "udh": udh,
+            "is_binary": binary, "price": money(r.price), "success": ok,
             "error": None if ok else str(codes.for_error(r.error_code or "")),
             "error_text": None if ok else r.error_message,
         })  # fmt: skip
@@ -194,7 +195,7 @@ def _details(message: AcceptedMessage, code: int, balance: float) -> str:
         f"Text: {message.text}",
         "SMS-Typ: direct",
         f"Flash SMS: {'on' if message.flash else 'off'}",
-        f"Encoding: {'GSM0338' if message.encoding == 'gsm7' else 'UCS2'}",
+        f"Encoding: {_DETAIL_ENCODING.get(message.encoding, 'UCS2')}",
         f"GSM0338: {'true' if message.encoding == 'gsm7' else 'false'}",
         f"Debug: {'true' if message.test else 'false'}",
     ]
@@ -221,7 +222,7 @@ async def send_sms(request: Request, gw: GatewayDep, params: Params, who: Caller
         return json_reply({
             "success": str(code), "total_price": money(message.price),
             "balance": money(balance), "debug": "true" if message.test else "false",
-            "sms_type": "direct", "messages": message_json(message),
+            "sms_type": "direct", "messages": message_json(message, req.udh),
         })  # fmt: skip
     if call.details:
         return text_reply(_details(message, code, money(balance)))

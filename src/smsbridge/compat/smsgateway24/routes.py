@@ -68,9 +68,11 @@ def method(name: str, summary: str) -> Callable[[Handler], Handler]:
 
     def register(handler: Handler) -> Handler:
         HANDLERS[name] = handler
+        # One documented operation (POST, as the SDKs call it); GET is its twin.
         router.add_api_route(
-            f"/{name}", handler, methods=["GET", "POST"], summary=summary, name=f"sg24_{name}"
+            f"/{name}", handler, methods=["POST"], summary=summary, name=f"sg24_{name}"
         )
+        router.add_api_route(f"/{name}", handler, methods=["GET"], include_in_schema=False)
         return handler
 
     return register
