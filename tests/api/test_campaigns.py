@@ -226,3 +226,14 @@ async def test_campaign_errors(live: Live) -> None:
     assert r.status_code == 404
     r = await live.client.delete(f"/api/v1/campaigns/{body['id']}", headers=live.headers)
     assert r.status_code == 204
+
+
+async def test_a_campaign_naming_a_phone_is_checked(live: Live) -> None:
+    await add_contacts(live, 1)
+    base = {"name": "by phone", "text": "hi", "targets": {"groups": ["customers"]}}
+    unknown = await campaign(live, {**base, "device_id": "no-such-phone"}, 422)
+    assert unknown["error"]["code"] == "device_not_found"
+    other = await campaign(live, {**base, "device_id": "x", "channel": "simulator"}, 422)
+    assert other["error"]["code"] == "device_needs_android"
+    sim_only = await campaign(live, {**base, "sim": 2})
+    assert (sim_only["channel"], sim_only["sim"], sim_only["device_id"]) == ("android", 2, None)

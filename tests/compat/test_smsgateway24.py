@@ -25,6 +25,7 @@ import pytest
 from smsbridge.compat.smsgateway24.devices import VIRTUAL_IDS, phone_number_id
 from smsbridge.services.message_plan import MAX_SCHEDULE_AHEAD_US
 from smsbridge.testing.fake_device import FakeDevice, Outcome
+from smsbridge.testing.fake_device.records import DEFAULT_SIMS, SimCard
 from tests.conftest import Live, wait_for
 
 BASE = "/smsgateway24/getdata"
@@ -659,3 +660,30 @@ async def test_a_phones_missing_sim_slot_is_refused(acct: Account, phone: FakeDe
         "addsms", sendto=ANNA, body="x", device_id=phone_number_id(phone.device_id), sim=3
     )
     assert body["error"] == 1 and body["error_code"] == "sim_not_found"
+
+
+async def test_a_paket_for_a_phone_goes_out_from_that_phone_and_sim(
+    acct: Account, phone: FakeDevice
+) -> None:
+    assert phone.device_id is not None
+    await phone.refresh_sims(
+        [*DEFAULT_SIMS, SimCard(1, "+15555550101", "Second", "8901260000000000027")]
+    )
+    tag = (await acct.ok("savetag", title="Phone people"))["tag_id"]
+    await acct.ok("savecontact", phone=ANNA, fullname="Anna", tag_id=tag)
+    await acct.ok("savecontact", phone=BEN, fullname="Ben", tag_id=tag)
+    number = phone_number_id(phone.device_id)
+    paket = await acct.ok("savepaket", title="By phone", body="From the SIM in slot 2",
+                          tags=str(tag), device_id=number, sim=1)  # fmt: skip
+
+    async def delivered() -> dict[str, Any]:
+        body = await acct.ok("getallsms", get=True, status=7, device_id=number, sim=1)
+        return body if body["count"] == 2 else {}
+
+    body = await wait_for(delivered)
+    assert all(s["paketid"] == paket["paket_id"] for s in body["smss"].values())
+    assert sorted(s.phone_number for s in phone.sent) == sorted([ANNA, BEN])
+    assert {s.slot_index for s in phone.sent} == {1}
+    refused = await acct.call("savepaket", title="x", body="x", tags=str(tag),
+                              device_id=number, sim=5)  # fmt: skip
+    assert refused["error"] == 1 and refused["error_code"] == "sim_not_found"

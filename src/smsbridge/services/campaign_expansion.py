@@ -80,6 +80,8 @@ def request_of(row: dict[str, Any]) -> SendRequest:
         transactional=options.get("transactional", False),
         missing_fields=options.get("missing_fields", "error"),
         channel=options.get("channel"),
+        device_id=options.get("device_id"),
+        sim=options.get("sim"),
     )
 
 

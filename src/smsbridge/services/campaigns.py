@@ -63,6 +63,8 @@ class CampaignSpec:
     ttl: int | None = None
     priority: Priority | None = None
     channel: str | None = None
+    device_id: str | None = None  # phones: send from this device (implies channel android)
+    sim: int | None = None  # and this SIM slot (1-based)
     throttle: int | None = None
     quiet_start: str | None = None
     quiet_end: str | None = None
@@ -93,6 +95,7 @@ class CampaignService:
         if not spec.name or not spec.text:
             raise ValidationFailed("A campaign needs a `name` and a `text`.", code="missing_field")
         now = now_us()
+        await self._check_phone(caller, spec)
         async with self.db.write() as conn:
             values = await self._values(conn, caller, spec, None, now)
             values.update(
@@ -103,6 +106,23 @@ class CampaignService:
                 values["birthday_at"] = 9 * 60
             campaign_id = await store.create(conn, values)
         return await self.get(caller, campaign_id)
+
+    async def _check_phone(self, caller: Caller, spec: CampaignSpec) -> None:
+        """A campaign naming a phone (or a SIM) sends through the android channel only."""
+        if spec.device_id is None and spec.sim is None:
+            return
+        if spec.channel not in (None, "android"):
+            raise ValidationFailed(
+                "`device_id` and `sim` choose a phone: leave `channel` out or set it to android.",
+                code="device_needs_android",
+            )
+        if spec.sim is not None and not 1 <= spec.sim <= 8:
+            raise ValidationFailed(
+                f"`sim` is a SIM slot number from 1 to 8, not {spec.sim}.", code="invalid_sim"
+            )
+        if spec.device_id is not None:
+            await self.send.check_device(caller.account_id, spec.device_id, spec.sim)
+        spec.channel = "android"
 
     async def _values(
         self,
@@ -153,6 +173,13 @@ class CampaignService:
                     code="unknown_channel",
                 )
             options["channel"] = spec.channel
+            if spec.channel != "android":
+                options.pop("device_id", None)
+                options.pop("sim", None)
+        for key in ("device_id", "sim"):
+            value = getattr(spec, key)
+            if value is not None:
+                options[key] = value
         values["options"] = orjson.dumps(options).decode()
         if spec.send_at is not None:
             at = to_us(spec.send_at)
@@ -228,6 +255,7 @@ class CampaignService:
 
     async def update(self, caller: Caller, campaign_id: int, spec: CampaignSpec) -> CampaignView:
         now = now_us()
+        await self._check_phone(caller, spec)
         async with self.db.write() as conn:
             row = await self._row(conn, caller, campaign_id, lock=True)
             if row["state"] not in EDITABLE:

@@ -66,6 +66,10 @@ class CampaignPatch(BaseModel):
     ttl: int | None = Field(None, ge=1, le=30 * 24 * 3600)
     priority: Literal["normal", "high"] | None = None
     channel: str | None = None
+    device_id: str | None = Field(
+        None, max_length=32, description="Send from this phone (implies channel android)."
+    )
+    sim: int | None = Field(None, ge=1, le=8, description="The phone's SIM slot, from 1.")
     throttle: int | None = Field(
         None, ge=0, le=1_000_000, description="Messages per minute; 0: none"
     )
@@ -87,7 +91,8 @@ class CampaignPatch(BaseModel):
             sender=self.sender, label=self.label, ttl=self.ttl,
             priority=None if self.priority is None else (
                 Priority.HIGH if self.priority == "high" else Priority.NORMAL),
-            channel=self.channel, throttle=self.throttle,
+            channel=self.channel, device_id=self.device_id, sim=self.sim,
+            throttle=self.throttle,
             quiet_start=self.quiet_hours.start if self.quiet_hours else None,
             quiet_end=self.quiet_hours.end if self.quiet_hours else None,
             birthday_at=self.birthday_at, transactional=self.transactional,
@@ -166,6 +171,8 @@ def render(view: CampaignView) -> dict[str, Any]:
         "label": options.get("label"),
         "priority": "high" if options.get("priority") else "normal",
         "channel": options.get("channel"),
+        "device_id": options.get("device_id"),
+        "sim": options.get("sim"),
         "transactional": bool(options.get("transactional")),
         "test": bool(options.get("test")),
         "progress": progress,

@@ -423,10 +423,14 @@ async def savepaket(request: Request) -> Response:
                                code="missing_parameter")  # fmt: skip
     spec = CampaignSpec(name=title, text=body, groups=tags)
     device_ref = params.text("device_id", "deviceid")
+    sim = params.integer("sim", low=0, high=7)
     if device_ref and device_ref.strip() not in ("", "0"):
         device = await Phones(gw, caller.account_id).find(device_ref)
-        spec.channel = device.channel
-    params.integer("sim", low=0, high=7)  # checked; a newsletter's phone picks its SIM
+        if device.phone_id is not None:
+            spec.device_id = device.phone_id
+            spec.sim = sim + 1 if sim is not None else None
+        else:
+            spec.channel = device.channel  # a virtual device: no SIM slots
     when = params.text("time_to_send", "timetosend")
     if when and when.strip() not in ("0", ""):
         tz = await _account_zone(gw, caller)
