@@ -17,14 +17,24 @@ class PriceList:
     default: int = DEFAULT_PRICE
     high_surcharge: int = 0
     by_prefix: Mapping[str, int] = field(default_factory=dict)
+    # The prefix lengths that occur, longest first: every message is priced, and most price
+    # lists hold a few lengths (none by default), so only those are looked up.
+    _lengths: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lengths = sorted({len(p) for p in self.by_prefix if 0 < len(p) <= 15}, reverse=True)
+        object.__setattr__(self, "_lengths", tuple(lengths))
 
     def per_part(self, e164: str) -> int:
         """Price of one part to ``e164`` (+4917...): the longest matching prefix wins."""
+        if not self._lengths:
+            return self.default
         digits = e164.lstrip("+")
-        for length in range(min(len(digits), 15), 0, -1):
-            price = self.by_prefix.get(digits[:length])
-            if price is not None:
-                return price
+        for length in self._lengths:
+            if length <= len(digits):
+                price = self.by_prefix.get(digits[:length])
+                if price is not None:
+                    return price
         return self.default
 
     def cost(self, e164: str, parts: int, *, high: bool) -> int:
