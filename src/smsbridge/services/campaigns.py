@@ -32,7 +32,7 @@ from smsbridge.services.campaign_expansion import (
     pacing_of,
     quick_check,
 )
-from smsbridge.services.message_plan import check_send_at, to_us
+from smsbridge.services.message_plan import check_send_at, phone_channel, to_us
 from smsbridge.services.send import SendService
 from smsbridge.store import billing as billing_store
 from smsbridge.store import campaigns as store
@@ -111,18 +111,9 @@ class CampaignService:
         """A campaign naming a phone (or a SIM) sends through the android channel only."""
         if spec.device_id is None and spec.sim is None:
             return
-        if spec.channel not in (None, "android"):
-            raise ValidationFailed(
-                "`device_id` and `sim` choose a phone: leave `channel` out or set it to android.",
-                code="device_needs_android",
-            )
-        if spec.sim is not None and not 1 <= spec.sim <= 8:
-            raise ValidationFailed(
-                f"`sim` is a SIM slot number from 1 to 8, not {spec.sim}.", code="invalid_sim"
-            )
+        spec.channel = phone_channel(spec.channel, spec.device_id, spec.sim)
         if spec.device_id is not None:
             await self.send.check_device(caller.account_id, spec.device_id, spec.sim)
-        spec.channel = "android"
 
     async def _values(
         self,

@@ -255,6 +255,22 @@ class MessagePlan:
         )  # fmt: skip
 
 
+def phone_channel(channel: str | None, device_id: str | None, sim: int | None) -> str | None:
+    """The channel of a send that may name a phone or SIM slot: those imply android."""
+    if sim is not None and not 1 <= sim <= 8:
+        raise ValidationFailed(
+            f"`sim` is a SIM slot number from 1 to 8, not {sim}.", code="invalid_sim"
+        )
+    if device_id is None and sim is None:
+        return channel
+    if channel not in (None, "android"):
+        raise ValidationFailed(
+            "`device_id` and `sim` choose a phone: leave `channel` out or set it to android.",
+            code="device_needs_android",
+        )
+    return "android"
+
+
 def split_targets(to: Sequence[str | Target]) -> list[Target]:
     """Targets from ``to``: strings may hold comma-separated lists."""
     if len(to) == 1 and isinstance(to[0], str) and "," not in to[0]:

@@ -31,6 +31,7 @@ from smsbridge.services.message_plan import (
     SendRequest,
     apply_opt_outs,
     check_send_at,
+    phone_channel,
     split_targets,
     to_us,
 )
@@ -150,18 +151,7 @@ class SendService:
             sender = self.settings.default_sender
         if sender is not None:
             sender = validate_sender(sender)
-        if req.device_id is not None or req.sim is not None:
-            if req.channel not in (None, "android"):
-                raise ValidationFailed(
-                    "`device_id` and `sim` choose a phone: leave `channel` out or set it to "
-                    "android.",
-                    code="device_needs_android",
-                )
-            req.channel = "android"
-        if req.sim is not None and not 1 <= req.sim <= 8:
-            raise ValidationFailed(
-                f"`sim` is a SIM slot number from 1 to 8, not {req.sim}.", code="invalid_sim"
-            )
+        req.channel = phone_channel(req.channel, req.device_id, req.sim)
         if req.channel is not None and req.channel not in CHANNELS:
             raise ValidationFailed(
                 f"Unknown channel {req.channel!r}; choose one of {', '.join(CHANNELS)} or leave "
