@@ -497,7 +497,13 @@ def _parse_udh(udh: str) -> bytes:
             "invalid_udh", "The user data header is hex octets such as 050003CC0201."
         )
     header = bytes.fromhex(udh)
-    if header[0] != len(header) - 1 or len(header) < 3:
+    if len(header) < 3:
+        raise EncodingError(
+            "invalid_udh",
+            "A user data header holds its length octet and at least one element (identifier, "
+            "length, data), e.g. 050003CC0201.",
+        )
+    if header[0] != len(header) - 1:
         raise EncodingError(
             "invalid_udh",
             f"The user data header starts with its length: {udh[:2]} announces {header[0]} "
