@@ -164,7 +164,7 @@ async def test_openapi_php_capture_replayed(live: Live) -> None:
     assert closed["data"]["id"] == transaction_id and closed["data"]["transaction"] is False
     assert closed["data"]["recipients"]["valid"]["count"] == 3
     assert message["data"][0]["id"] == transaction_id
-    assert message["data"][0]["priority"] == 2.0  # jumped the queue
+    assert message["data"][0]["priority"] == 1.01  # as asked (it jumped the queue)
     assert recipient["data"][0]["number"] == MARIO
     assert recipient["data"][0]["body"] == "Ciao Mario"
     assert recipient["data"][0]["message_id"] == transaction_id
@@ -274,6 +274,11 @@ async def test_placeholders_with_fields(live: Live) -> None:
         LUIGI: "Ciao Luigi 3!",
         PEACH: "Ciao  !",  # no fields: placeholders are left empty
     }
+    assert {r["number"]: r["fields"] for r in rows} == {
+        MARIO: {"name": "Mario", "surname": "Rossi"},
+        LUIGI: {"name": "Luigi", "surname": "3"},
+        PEACH: [],
+    }
     assert sorted(s.text for s in simulator_sent(live)) == sorted(
         ["Ciao Mario Rossi!", "Ciao Luigi 3!", "Ciao  !"]
     )
@@ -298,7 +303,7 @@ async def test_priority_jumps_the_queue_and_costs_more(live: Live) -> None:
     assert prio[int(high["id"], 16)] == 1 and prio[int(normal["id"], 16)] == 0
     assert await balance(live) == pytest.approx(-0.066)
     got = (await delivered(live, high["id"], 1))["data"][0]
-    assert got["priority"] == 2.0 and got["price"] == 0.036
+    assert got["priority"] == 1.2 and got["price"] == 0.036
 
 
 async def test_test_mode_never_sends(live: Live) -> None:
@@ -355,6 +360,8 @@ async def test_transaction_open_add_close(live: Live) -> None:
     assert await balance(live) == -3.0
     await delivered(live, mid, 3)
     assert sorted(s.text for s in simulator_sent(live)) == ["Hi ", "Hi Mario", "Hi Peach"]
+    rows = (await ok(live, "GET", f"/messages/{mid}/recipients"))["data"]
+    assert {r["number"]: r["fields"] for r in rows}[PEACH] == {"name": "Peach"}
 
     # Closed: no more recipients; closing again changes nothing.
     r = await call(live, "PUT", f"/messages/{mid}", {"recipients": [PEACH]})

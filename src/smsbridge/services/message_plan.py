@@ -54,6 +54,7 @@ class SendRequest:
     device_options: dict[str, Any] | None = None  # what only phones read (encrypted, ...)
     verbatim_numbers: bool = False  # numbers go to the phone as given (encrypted, unchecked)
     udh: str | None = None  # binary SMS (encoding "binary"): the sender's own header, hex
+    door_data: dict[str, Any] | None = None  # kept for the door's own replies (JSON)
 
 
 @dataclass(slots=True)
@@ -252,6 +253,7 @@ class MessagePlan:
             campaign_id, req.callback_url, req.device_id, req.sim, req.ext_id,
             orjson.dumps(req.device_options).decode() if req.device_options else None,
             req.callback_format, req.udh,
+            orjson.dumps(req.door_data).decode() if req.door_data else None,
         )  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from smsbridge.core.errors import Conflict, NotFound
 from smsbridge.core.message import Status
@@ -35,6 +36,11 @@ class MessageService:
                 code="message_not_found",
             )
         return record
+
+    async def keep_door_data(self, caller: Caller, message_id: int, patch: dict[str, Any]) -> None:
+        """Remember more of what the accepting door needs for its replies (see door_data)."""
+        async with self.db.write() as conn:
+            await repo.merge_door_data(conn, caller.account_id, message_id, patch)
 
     async def list(self, caller: Caller, flt: repo.MessageFilter, limit: int) -> MessagePage:
         async with self.db.read() as conn:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -69,6 +70,7 @@ MESSAGE_COLUMNS = (
     "priority", "flash", "test", "foreign_id", "label", "recipient_count", "price", "created_at",
     "send_at", "expires_at", "draft", "transactional", "channel", "draft_options", "campaign_id",
     "callback_url", "device_id", "sim", "ext_id", "device_options", "callback_format", "udh",
+    "door_data",
 )  # fmt: skip
 RECIPIENT_COLUMNS = (
     "id", "message_id", "account_id", "position", "to_number", "price", "status", "error_code",
@@ -239,6 +241,30 @@ async def list_messages(
     for r in result.mappings():
         by_message[r["message_id"]].append(dict(r))
     return [(row, by_message[row["id"]]) for row in rows]
+
+
+async def merge_door_data(
+    conn: AsyncConnection, account_id: int, message_id: int, patch: dict[str, Any]
+) -> None:
+    """Merge ``patch`` into a message's door data (objects merge one level deep)."""
+    current = (
+        await conn.execute(
+            select(messages.c.door_data).where(
+                messages.c.id == message_id, messages.c.account_id == account_id
+            )
+        )
+    ).scalar()
+    data: dict[str, Any] = orjson.loads(current) if current else {}
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.account_id == account_id)
+        .values(door_data=orjson.dumps(data).decode())
+    )
 
 
 async def cancel_pending(

@@ -181,6 +181,9 @@ messages = Table(
     Column("device_options", Text),
     # Binary SMS: the sender's own user data header (hex); the text is the data (hex).
     Column("udh", String(280)),
+    # What the door that accepted the message keeps to describe it later in its own terms
+    # (JSON; messaggisms: the exact priority and each recipient's fields).
+    Column("door_data", Text),
     Index("ix_messages_account", "account_id", "id"),
     Index(
         "ix_messages_ext_id",

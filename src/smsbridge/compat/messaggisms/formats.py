@@ -18,13 +18,14 @@ import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import orjson
 import phonenumbers
 
 from smsbridge.core.encoding import Encoding, EncodingError, segment
 from smsbridge.core.message import Priority, Status
 from smsbridge.core.pricing import credits
 from smsbridge.core.timefmt import iso
-from smsbridge.store.messages import OPTED_OUT, MessageRecord
+from smsbridge.store.messages import OPTED_OUT, MessageRecord, Row
 
 _HEX_ID = re.compile(r"[0-9a-fA-F]{24}")
 # Rejections that mean "not a valid number" (the message's `recipients.invalid`), as opposed
@@ -129,10 +130,26 @@ def message_state(draft: bool, statuses: list[str]) -> int:
     return 2
 
 
-def priority_of(value: int) -> float:
-    """The stored priority as messaggisms numbers it: 1 normal; 2 for one that jumped the
-    queue (the exact multiplier asked for is not kept)."""
-    return 2.0 if value == Priority.HIGH else 1.0
+def priority_of(row: Row) -> float:
+    """The priority asked for; for messages sent through other doors 1 normal, 2 for one
+    that jumped the queue."""
+    kept = door_data(row).get("priority")
+    if isinstance(kept, int | float):
+        return float(kept)
+    return 2.0 if row["priority"] == Priority.HIGH else 1.0
+
+
+def door_data(row: Row) -> dict[str, Any]:
+    """What this door kept about the message (read-only: it is shared between calls)."""
+    raw = row.get("door_data")
+    return _parsed(raw) if raw else {}
+
+
+@lru_cache(maxsize=16)
+def _parsed(raw: str) -> dict[str, Any]:
+    # Every recipient of a message asks for the same text: parse it once.
+    data = orjson.loads(raw)
+    return data if isinstance(data, dict) else {}
 
 
 def _remaining(text: str, encoding: str) -> int:
@@ -183,7 +200,7 @@ def message_object(
             "valid": {"count": len(valid)},
             "invalid": {"total": len(bad), "list": bad},
         },
-        "priority": priority if priority is not None else priority_of(row["priority"]),
+        "priority": priority if priority is not None else priority_of(row),
         "options": {
             "flash": bool(row["flash"]),
             "timestamp_send": ms(send_at),
@@ -264,7 +281,7 @@ def recipient_object(record: MessageRecord, r: dict[str, Any]) -> dict[str, Any]
         "state": state.state,
         "state_description": state.name,
         "price": credits(r["price"]),
-        "fields": [],
+        "fields": door_data(row).get("fields", {}).get(r["to_number"]) or [],
         "message_id": msg_id,
         "i": r["position"],
         "state_detail": r["error_message"] or state.detail,

@@ -285,6 +285,16 @@ def _recipients(value: Any) -> tuple[list[Target], list[str]]:
     return targets, invalid
 
 
+def _fields_by_number(targets: list[Target]) -> dict[str, dict[str, str | None]]:
+    """Each recipient's fields by E.164 number, kept so that GET shows them again."""
+    out: dict[str, dict[str, str | None]] = {}
+    for target in targets:
+        if target.fields:
+            with contextlib.suppress(InvalidNumber):
+                out[normalize(target.to)] = dict(target.fields)
+    return out
+
+
 def _no_valid(invalid: list[str]) -> ValidationFailed:
     return ValidationFailed(
         f"No valid recipient: {', '.join(invalid[:5])}"
@@ -342,6 +352,7 @@ async def send_message(request: Request) -> Response:
         missing_fields="empty",
         callback_url=callback_url,
         callback_format=FORMAT if callback_url else None,
+        door_data={"priority": priority, "fields": _fields_by_number(targets)},
     )
     accepted = await gw.send.send(caller, req)
     record = await _record(gw, caller, accepted.id)
@@ -393,6 +404,9 @@ async def update_message(message_id: str, request: Request) -> Response:
         if not targets:
             raise _no_valid(invalid)
         await gw.drafts.add_recipients(caller, mid, targets)
+        fields = _fields_by_number(targets)
+        if fields:
+            await gw.messages.keep_door_data(caller, mid, {"fields": fields})
     if has_time:
         await gw.drafts.reschedule(caller, mid, _timestamp(_option(params, options,
                                                                    "timestamp_send")))  # fmt: skip

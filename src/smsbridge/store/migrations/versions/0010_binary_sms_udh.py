@@ -1,4 +1,4 @@
-"""Binary SMS: a message's own user data header
+"""Binary SMS: a message's own user data header; what the accepting door keeps
 
 Revision ID: 0010
 Revises: 0009
@@ -19,8 +19,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("messages") as batch:
         batch.add_column(sa.Column("udh", sa.String(length=280), nullable=True))
+        batch.add_column(sa.Column("door_data", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("messages") as batch:
+        batch.drop_column("door_data")
         batch.drop_column("udh")
