@@ -235,13 +235,19 @@ async def test_batch_with_per_item_errors(live: Live) -> None:
         {"to": DE_MOBILE, "text": "ok", "encoding": "gsm7", "from": "Ünïcödé!!!!!!"},
         {"to": DE_MOBILE, "text": "two", "bogus": 1},
         {"to": "+436501234567", "text": "three"},
+        {"to": ["+4915112345678"], "text": "four", "priority": "high"},
+        {"to": " 4915112345679 ", "text": "five", "label": "bulk", "foreign_id": "f5"},
     ]
     r = await live.client.post(
         "/api/v1/messages/batch", json={"messages": items}, headers=live.headers
     )
     assert r.status_code == 202, r.text
     body = r.json()
-    assert [m["recipients"][0]["to"] for m in body["messages"]] == [DE_MOBILE, "+436501234567"]
+    assert [m["recipients"][0]["to"] for m in body["messages"]] == [
+        DE_MOBILE, "+436501234567", "+4915112345678", "+4915112345679"
+    ]  # fmt: skip
+    assert body["messages"][2]["priority"] == "high"
+    assert (body["messages"][3]["label"], body["messages"][3]["foreign_id"]) == ("bulk", "f5")
     errors = {e["index"]: e["code"] for e in body["errors"]}
     assert errors == {
         1: "invalid_number",

@@ -108,7 +108,7 @@ class MessagePlan:
     status: str
     region: str | None
     max_parts: int
-    concat_ref: int = field(default_factory=lambda: random.getrandbits(8))
+    concat_ref: int = field(default_factory=lambda: concat_reference())
     shifted: bool = False  # some rendered text needed a national shift table
     _segments: dict[str, Segmentation] = field(default_factory=dict)
 
@@ -255,6 +255,30 @@ class MessagePlan:
             req.callback_format, req.udh,
             orjson.dumps(req.door_data).decode() if req.door_data else None,
         )  # fmt: skip
+
+
+def concat_reference() -> int:
+    """The concatenation reference of a message's parts (one octet, random per message)."""
+    return random.getrandbits(8)
+
+
+def missing_recipient() -> ValidationFailed:
+    return ValidationFailed(
+        "No recipient given: set `to` to a number such as +4917612345678.",
+        code="missing_recipient",
+    )
+
+
+def no_valid_recipient(errors: list[AcceptedRecipient]) -> ValidationFailed:
+    """A message none of whose recipients can be sent to: the reason, or each one's."""
+    first = errors[0]
+    return ValidationFailed(
+        first.error_message or ""
+        if len(errors) == 1
+        else f"None of the {len(errors)} recipients is a valid number: {first.error_message}",
+        code=(first.error_code or "") if len(errors) == 1 else "no_valid_recipient",
+        details=[{"to": r.to, "code": r.error_code, "message": r.error_message} for r in errors],
+    )
 
 
 def phone_channel(channel: str | None, device_id: str | None, sim: int | None) -> str | None:

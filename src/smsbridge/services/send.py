@@ -31,10 +31,13 @@ from smsbridge.services.message_plan import (
     SendRequest,
     apply_opt_outs,
     check_send_at,
+    missing_recipient,
+    no_valid_recipient,
     phone_channel,
     split_targets,
     to_us,
 )
+from smsbridge.services.plain_batch import PlainMessages, is_plain
 from smsbridge.store import optouts
 from smsbridge.store.billing import Billing, Charge
 from smsbridge.store.db import now_us
@@ -85,10 +88,7 @@ class SendService:
         if targets is None:
             targets = split_targets(req.to)
         if not targets:
-            raise ValidationFailed(
-                "No recipient given: set `to` to a number such as +4917612345678.",
-                code="missing_recipient",
-            )
+            raise missing_recipient()
         if len(targets) > self.settings.max_recipients:
             raise ValidationFailed(
                 f"{len(targets)} recipients in one message; at most "
@@ -101,18 +101,7 @@ class SendService:
         rows = NewMessages()
         plan.add_recipients(accepted, rows, targets, prices, self.ids.next_id)
         if not any(r.status != _REJECTED for r in accepted.recipients):
-            errors = [r for r in accepted.recipients if r.error_code is not None]
-            first = errors[0]
-            raise ValidationFailed(
-                first.error_message or ""
-                if len(errors) == 1
-                else f"None of the {len(errors)} recipients is a valid number: "
-                f"{first.error_message}",
-                code=(first.error_code or "") if len(errors) == 1 else "no_valid_recipient",
-                details=[
-                    {"to": r.to, "code": r.error_code, "message": r.error_message} for r in errors
-                ],
-            )
+            raise no_valid_recipient([r for r in accepted.recipients if r.error_code is not None])
         rows.messages.append(plan.message_row(accepted))
         if req.transactional or req.draft:
             rows.exempt.add(accepted.id)
@@ -229,7 +218,7 @@ class SendService:
         """Resolve group and contact references item by item (a failure is that item's)."""
         out: list[SendRequest | SmsBridgeError | tuple[SendRequest, list[Target]]] = []
         for item in items:
-            if isinstance(item, SendRequest):
+            if isinstance(item, SendRequest) and not is_plain(item):
                 try:
                     if item.device_id is not None:
                         await self.check_device(caller.account_id, item.device_id, item.sim)
@@ -270,26 +259,47 @@ class SendService:
         """Validate, price and build the rows of a batch without writing them yet."""
         staged = StagedBatch()
         now = now_us()
+        plain = self.plain_messages(caller, now, billing.prices)
         for index, entry in enumerate(items):
             if isinstance(entry, SmsBridgeError):
                 staged.errors.append(BatchError(index, entry))
                 continue
             item, targets = entry if isinstance(entry, tuple) else (entry, None)
             try:
-                message, rows = self.prepare(caller, item, now, billing.prices, targets)
+                if targets is None and is_plain(item):
+                    message = plain.prepare(item, staged.rows)
+                else:
+                    message, rows = self.prepare(caller, item, now, billing.prices, targets)
+                    staged.rows.extend(rows)
             except SmsBridgeError as exc:
                 staged.errors.append(BatchError(index, exc))
                 continue
             staged.accepted.append(message)
             staged.indexes.append(index)
             staged.no_reload.append(item.no_reload)
-            staged.rows.extend(rows)
         check = _guard_check(
             caller.account_id, billing, list(zip(staged.accepted, staged.no_reload, strict=True))
         )
         if check is not None:
             staged.rows.checks.append(check)
         return staged
+
+    def plain_messages(self, caller: Caller, now: int, prices: PriceList) -> PlainMessages:
+        """Prepares a batch's plain messages as :meth:`prepare` would, faster."""
+        settings = self.settings
+        return PlainMessages(
+            account_id=caller.account_id,
+            default_sender=caller.default_sender
+            if caller.default_sender is not None
+            else settings.default_sender,
+            languages=caller.national_languages or tuple(settings.national_languages),
+            region=caller.default_region or settings.default_region,
+            now=now,
+            ttl_seconds=settings.default_ttl_seconds,
+            max_parts=settings.max_parts,
+            prices=prices,
+            next_id=self.ids.next_id,
+        )
 
     def commit(self, staged: StagedBatch) -> Awaitable[None]:
         """Start writing a staged batch; the messages are accepted once this resolves. The

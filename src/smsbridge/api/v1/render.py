@@ -14,9 +14,9 @@ from smsbridge.core.encoding import (
     segment,
 )
 from smsbridge.core.message import Status, summarize
-from smsbridge.core.pricing import credits
+from smsbridge.core.pricing import MICRO, credits
 from smsbridge.core.reasons import reason_for
-from smsbridge.core.timefmt import iso
+from smsbridge.core.timefmt import iso, iso_of
 from smsbridge.services.message_plan import AcceptedMessage
 from smsbridge.store.messages import MessageRecord, Row
 
@@ -47,7 +47,7 @@ def accepted(msg: AcceptedMessage) -> dict[str, Any]:
             item["text"] = r.text
             item["parts"] = r.parts
         recipients.append(item)
-    return {
+    out = {
         "id": str(msg.id),
         "status": next(iter(counts)) if len(counts) == 1 else "mixed",
         "summary": counts,
@@ -58,14 +58,17 @@ def accepted(msg: AcceptedMessage) -> dict[str, Any]:
         "from": msg.sender,
         "label": msg.label,
         "foreign_id": msg.foreign_id,
-        "created_at": iso(msg.created_at),
-        "send_at": iso(msg.send_at),
-        "expires_at": iso(msg.expires_at),
-        "price": credits(msg.price),
-        **({"balance": credits(msg.balance)} if msg.balance is not None else {}),
-        **({"draft": True} if msg.draft else {}),
-        "recipients": recipients,
+        "created_at": iso_of(msg.created_at),
+        "send_at": None if msg.send_at is None else iso_of(msg.send_at),
+        "expires_at": None if msg.expires_at is None else iso_of(msg.expires_at),
+        "price": round(msg.price / MICRO, 6),
     }
+    if msg.balance is not None:
+        out["balance"] = credits(msg.balance)
+    if msg.draft:
+        out["draft"] = True
+    out["recipients"] = recipients
+    return out
 
 
 def preview(msg: AcceptedMessage) -> dict[str, Any]:

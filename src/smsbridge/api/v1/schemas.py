@@ -139,6 +139,30 @@ class MessageIn(BaseModel):
         )
 
 
+# A batch item with only these keys, all strings within MessageIn's limits, is built without
+# pydantic (bulk ingest is a hot path); MessageIn would accept it as the same request.
+_PLAIN_LIMITS = {"to": None, "text": None, "from": None, "label": 100, "foreign_id": 64}
+
+
+def plain_request(item: Any) -> SendRequest | None:
+    """The request for a plain batch item, or None when MessageIn must validate it."""
+    if type(item) is not dict:
+        return None
+    for key, value in item.items():
+        if type(value) is not str or key not in _PLAIN_LIMITS:
+            return None
+        limit = _PLAIN_LIMITS[key]
+        if limit is not None and len(value) > limit:
+            return None
+    to = item.get("to")
+    text = item.get("text")
+    if to is None or text is None:
+        return None
+    return SendRequest(
+        [to], text, item.get("from"), foreign_id=item.get("foreign_id"), label=item.get("label")
+    )
+
+
 class RecipientsIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
