@@ -21,6 +21,7 @@ from smsbridge.core.encoding import (
     count_parts,
     decode_gsm7,
     decode_ucs2,
+    default_alphabet_parts,
     encode_gsm7,
     encode_ucs2,
     is_gsm7,
@@ -507,7 +508,25 @@ def check_against_smsutil(text: str) -> None:
     units = theirs.total_bytes if ours.encoding is GSM7 else theirs.total_bytes // 2
     assert ours.units == units
     assert count_parts(text) == (ours.encoding, ours.units, ours.part_count)
+    check_default_alphabet_parts(text)
     check_invariants(ours, text)
+
+
+def check_default_alphabet_parts(text: str) -> None:
+    """The bulk shortcut agrees with segment, and answers for every plain default-alphabet text
+    that fits."""
+    for max_parts in (1, 3, 10, 255):
+        fast = default_alphabet_parts(text, max_parts)
+        try:
+            seg = segment(text, max_parts=max_parts)
+        except EncodingError:
+            assert fast is None
+            continue
+        plain = seg.encoding is GSM7 and seg.units == len(text) and seg.single_shift is None
+        if fast is not None:
+            assert plain and fast == seg.part_count
+        else:
+            assert not (plain and seg.locking_shift is None and all(c in GSM_BASIC for c in text))
 
 
 @given(long_texts(GSM_ALPHABET))

@@ -145,3 +145,23 @@ def test_threads_get_unique_increasing_ids() -> None:
 
 def test_id_time_ms_of_zero_is_epoch() -> None:
     assert id_time_ms(0) == EPOCH_MS
+
+
+@pytest.mark.parametrize("count", [1, 255, 256, 257, 1000, 20_000])
+@pytest.mark.parametrize("used", [0, 1, 200, 256])
+def test_take_gives_what_calls_one_by_one_give(clock: FakeClock, count: int, used: int) -> None:
+    one_by_one, at_once = IdGenerator(node=5), IdGenerator(node=5)
+    for gen in (one_by_one, at_once):
+        for _ in range(used):
+            gen.next_id()
+    assert at_once.take(count) == [one_by_one.next_id() for _ in range(count)]
+    clock.ms += 1
+    assert at_once.next_id() == one_by_one.next_id()
+
+
+def test_reserve_hands_out_its_block_then_goes_on(clock: FakeClock) -> None:
+    gen = IdGenerator(node=2)
+    next_id = gen.reserve(3)
+    values = [next_id() for _ in range(6)]
+    assert all(a < b for a, b in itertools.pairwise(values))
+    assert len(set(values)) == 6

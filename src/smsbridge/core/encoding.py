@@ -391,6 +391,19 @@ def count_parts(
     return enc, units, _part_count(text, units, charset, data)
 
 
+def default_alphabet_parts(text: str, max_parts: int = MAX_PARTS) -> int | None:
+    """The part count of a non-empty text written only in the GSM default alphabet (no
+    escapes) that fits ``max_parts``, as :func:`segment` would split it; None for any other
+    text (then ask :func:`segment`). Bulk paths need the count, not the parts."""
+    if not _is_basic(text) or not text:
+        return None
+    n = len(text)
+    if n <= _GSM_SINGLE:
+        return 1
+    parts = -(-n // _GSM_MULTI)
+    return parts if parts <= max_parts else None
+
+
 def segment(
     text: str,
     encoding: str = "auto",

@@ -250,9 +250,8 @@ class MessagePlan:
             self.send_at, self.expires_at, req.draft, req.transactional, req.channel,
             orjson.dumps({"encoding": req.encoding, "missing_fields": req.missing_fields,
                           "no_reload": req.no_reload}).decode() if req.draft else None,
-            campaign_id, req.callback_url, req.device_id, req.sim, req.ext_id,
-            orjson.dumps(req.device_options).decode() if req.device_options else None,
-            req.callback_format, req.udh,
+            campaign_id, req.callback_url, req.callback_format, req.device_id, req.sim, req.ext_id,
+            orjson.dumps(req.device_options).decode() if req.device_options else None, req.udh,
             orjson.dumps(req.door_data).decode() if req.door_data else None,
         )  # fmt: skip
 

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from smsbridge.core.encoding import EncodingError, Language, segment
+from smsbridge.core.encoding import (
+    Encoding,
+    EncodingError,
+    Language,
+    default_alphabet_parts,
+    segment,
+)
 from smsbridge.core.errors import SmsBridgeError, ValidationFailed
 from smsbridge.core.message import Priority, Status
 from smsbridge.core.numbers import InvalidNumber, normalize
@@ -30,6 +36,7 @@ from smsbridge.store.billing import Charge
 from smsbridge.store.messages import NewMessages
 
 _QUEUED = Status.QUEUED.value
+_GSM7 = Encoding.GSM7.value
 _REJECTED = Status.REJECTED.value
 _NORMAL = Priority.NORMAL
 
@@ -111,10 +118,18 @@ class PlainMessages:
         if not to:
             raise missing_recipient()
         text = req.text
-        try:
-            seg = segment(text, languages=self.languages, max_parts=self.max_parts)
-        except EncodingError as exc:
-            raise ValidationFailed(exc.message, code=exc.code) from None
+        parts = default_alphabet_parts(text, self.max_parts)
+        if parts is not None:
+            encoding: str = _GSM7
+            shifted = False
+        else:
+            try:
+                seg = segment(text, languages=self.languages, max_parts=self.max_parts)
+            except EncodingError as exc:
+                raise ValidationFailed(exc.message, code=exc.code) from None
+            parts = seg.part_count
+            encoding = seg.encoding.value
+            shifted = seg.locking_shift is not None or seg.single_shift is not None
         sender = self._sender(req.sender)
         message_id = self.next_id()
         try:
@@ -122,17 +137,14 @@ class PlainMessages:
         except InvalidNumber as exc:
             rejected = AcceptedRecipient(self.next_id(), to, _REJECTED, exc.code, exc.message)
             raise no_valid_recipient([rejected]) from None
-        parts = seg.part_count
         price = self.prices.cost(number, parts, high=False)
         recipient = AcceptedRecipient(self.next_id(), number, _QUEUED, price=price)
         now = self.now
         expires_at = self.expires_at
-        encoding = seg.encoding.value
         message = AcceptedMessage(
             message_id, text, sender, encoding, parts, False, 0, now, None, expires_at,
             req.foreign_id, req.label, False, recipients=[recipient], price=price,
         )  # fmt: skip
-        shifted = seg.locking_shift or seg.single_shift
         # Orders: MESSAGE_COLUMNS and RECIPIENT_COLUMNS, as MessagePlan writes them.
         rows.messages.append(
             (message_id, self.account_id, text, sender, encoding,

@@ -259,14 +259,15 @@ class SendService:
         """Validate, price and build the rows of a batch without writing them yet."""
         staged = StagedBatch()
         now = now_us()
-        plain = self.plain_messages(caller, now, billing.prices)
+        simple = [isinstance(entry, SendRequest) and is_plain(entry) for entry in items]
+        plain = self.plain_messages(caller, now, billing.prices, sum(simple))
         for index, entry in enumerate(items):
             if isinstance(entry, SmsBridgeError):
                 staged.errors.append(BatchError(index, entry))
                 continue
             item, targets = entry if isinstance(entry, tuple) else (entry, None)
             try:
-                if targets is None and is_plain(item):
+                if simple[index]:
                     message = plain.prepare(item, staged.rows)
                 else:
                     message, rows = self.prepare(caller, item, now, billing.prices, targets)
@@ -284,8 +285,10 @@ class SendService:
             staged.rows.checks.append(check)
         return staged
 
-    def plain_messages(self, caller: Caller, now: int, prices: PriceList) -> PlainMessages:
-        """Prepares a batch's plain messages as :meth:`prepare` would, faster."""
+    def plain_messages(
+        self, caller: Caller, now: int, prices: PriceList, count: int = 1
+    ) -> PlainMessages:
+        """Prepares a batch's (``count``) plain messages as :meth:`prepare` would, faster."""
         settings = self.settings
         return PlainMessages(
             account_id=caller.account_id,
@@ -298,7 +301,7 @@ class SendService:
             ttl_seconds=settings.default_ttl_seconds,
             max_parts=settings.max_parts,
             prices=prices,
-            next_id=self.ids.next_id,
+            next_id=self.ids.reserve(2 * count),  # a message and its recipient each
         )
 
     def commit(self, staged: StagedBatch) -> Awaitable[None]:
@@ -346,7 +349,12 @@ def _guard_check(
     for message, no_reload in messages:
         if message.test or message.draft:
             continue
-        numbers = tuple(r.to for r in message.recipients if r.status != _REJECTED)
+        recipients = message.recipients
+        if len(recipients) == 1:  # most messages: no generator needed
+            only = recipients[0]
+            numbers: tuple[str, ...] = () if only.status == _REJECTED else (only.to,)
+        else:
+            numbers = tuple(r.to for r in recipients if r.status != _REJECTED)
         check.messages.append((message.id, message.text, numbers, no_reload))
     return check if check.messages else None
 

@@ -65,11 +65,12 @@ class NewMessages:
         return len(self.recipients) + len(self.messages)
 
 
+# Both in the tables' column order, so the driver takes the rows as they are.
 MESSAGE_COLUMNS = (
     "id", "account_id", "text", "sender", "encoding", "languages", "parts", "concat_ref",
     "priority", "flash", "test", "foreign_id", "label", "recipient_count", "price", "created_at",
     "send_at", "expires_at", "draft", "transactional", "channel", "draft_options", "campaign_id",
-    "callback_url", "device_id", "sim", "ext_id", "device_options", "callback_format", "udh",
+    "callback_url", "callback_format", "device_id", "sim", "ext_id", "device_options", "udh",
     "door_data",
 )  # fmt: skip
 RECIPIENT_COLUMNS = (
