@@ -95,15 +95,20 @@ def start_server(
     args = ["serve", "--workers", str(workers)] + ([] if worker else ["--no-worker"])
     proc = subprocess.Popen([sys.executable, "-m", "smsbridge", *args], env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    nodes: set[int] = set()  # the worker processes that answered so far
+    for _ in range(600):
         try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return Server(proc, base, key)
+            # A new connection each time: the kernel spreads them over the workers.
+            r = httpx.get(base + "/health", timeout=1)
+            if r.status_code == 200:
+                nodes.add(r.json()["node"])
+                if len(nodes) >= workers:
+                    return Server(proc, base, key)
         except httpx.TransportError:
             pass
         time.sleep(0.05)
     proc.kill()
-    raise RuntimeError("server did not start")
+    raise RuntimeError(f"server did not start ({len(nodes)} of {workers} workers answered)")
 
 
 def start_worker(

@@ -95,6 +95,8 @@ def create_app(settings: Settings, *, dispatch: bool | None = None) -> FastAPI:
                 "version": __version__,
                 "database": "sqlite" if gateway.db.is_sqlite else "postgresql",
                 "dispatcher": gateway.dispatcher is not None,
+                # Which process answered (each of `serve --workers N` has its own node).
+                "node": gateway.ids.node,
             }
         )
 

@@ -71,6 +71,11 @@ class SendService:
         self.ids = ids
         self.ingest = ingest
         self.billing = billing
+        # One bulk batch at a time per process, from parsing to commit. Preparing the next
+        # batch while the database thread writes this one would starve that thread of the
+        # interpreter lock and keep the database locked longer; other processes prepare
+        # theirs meanwhile.
+        self.bulk_turn = asyncio.Lock()
 
     def prepare(
         self,
@@ -205,10 +210,11 @@ class SendService:
         self, caller: Caller, items: list[SendRequest | SmsBridgeError]
     ) -> tuple[list[AcceptedMessage], list[BatchError]]:
         """Accept the valid items in one transaction; report the others by index."""
-        billing = await self.billing.billing(caller.account_id)
-        resolved = await self.resolve_batch(caller, items)
-        staged = self.stage_batch(caller, resolved, billing)
-        await self.commit(staged)
+        async with self.bulk_turn:
+            billing = await self.billing.billing(caller.account_id)
+            resolved = await self.resolve_batch(caller, items)
+            staged = self.stage_batch(caller, resolved, billing)
+            await self.commit(staged)
         staged.settle()
         return staged.accepted, staged.errors
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -91,18 +90,21 @@ async def send_message_lean(request: Request) -> Response:
     "ones are accepted and returned in request order.",
 )
 async def send_batch(body: BatchIn, gw: GatewayDep, caller: SendCaller) -> Response:
-    return await _accept_batch(gw, caller, body.messages)
+    async with gw.send.bulk_turn:
+        return await _accept_batch(gw, caller, body.messages)
 
 
 async def send_batch_lean(request: Request) -> Response:
     """Lean twin of :func:`send_batch` (bulk ingest is a hot path); same rules and errors."""
     gw: Gateway = request.app.state.gateway
     caller = await authenticate(request, scopes.MESSAGES_SEND)
-    try:
-        body = _batch_adapter.validate_json(await request.body())
-    except ValidationError as exc:
-        return validation_error_response(list(exc.errors()))
-    return await _accept_batch(gw, caller, body.messages)
+    raw = await request.body()
+    async with gw.send.bulk_turn:
+        try:
+            body = _batch_adapter.validate_json(raw)
+        except ValidationError as exc:
+            return validation_error_response(list(exc.errors()))
+        return await _accept_batch(gw, caller, body.messages)
 
 
 _batch_adapter = TypeAdapter(BatchIn)
@@ -124,19 +126,11 @@ async def _accept_batch(gw: Gateway, caller: Caller, raw_items: list[Any]) -> Re
     items: list[SendRequest | SmsBridgeError] = _validate_items(raw_items)
     billing = await gw.billing.billing(caller.account_id)
     staged = gw.send.stage_batch(caller, await gw.send.resolve_batch(caller, items), billing)
-    committed = gw.send.commit(staged)
-    # Render the reply while the database writes, yielding now and then so the write
-    # proceeds; it is sent only once the batch is committed.
-    rendered: list[dict[str, Any]] = []
-    for start in range(0, len(staged.accepted), 1000):
-        await asyncio.sleep(0)
-        rendered.extend(render.accepted_many(staged.accepted[start : start + 1000]))
-    await committed
-    if staged.rows.refused or staged.rows.opted_out:
-        # The reload lock or the daily cap turned some down, or opted-out numbers were
-        # rejected while writing: render again from the settled state.
-        staged.settle()
-        rendered = render.accepted_many(staged.accepted)
+    await gw.send.commit(staged)
+    # The reload lock or the daily cap may have turned some down, and opted-out numbers are
+    # rejected while writing: the reply shows the settled state.
+    staged.settle()
+    rendered = render.accepted_many(staged.accepted)
     body: dict[str, Any] = {
         "messages": rendered,
         "errors": [
