@@ -49,4 +49,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) $(JS_SDKS)/node_modules smsbridge.db smsbridge.db-wal smsbridge.db-shm
+	rm -rf $(VENV) $(SDK_VENV) $(JS_SDKS)/node_modules smsbridge.db smsbridge.db-wal smsbridge.db-shm smsbridge.db-writer

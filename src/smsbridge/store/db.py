@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from smsbridge.store.writer_lock import WriterLock
+
 
 def now_us() -> int:
     return time.time_ns() // 1000
@@ -36,6 +38,17 @@ def async_url(url: str) -> str:
     raise ValueError(
         f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://user@host/db"
     )
+
+
+def _writer_lock(url: str) -> WriterLock | None:
+    """SQLite files get a lock file beside them (``NAME.db-writer``) that queues writers."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return WriterLock(path + "-writer")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -58,6 +71,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self.writer_lock = _writer_lock(self.url)
         if self.is_sqlite:
             self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0)
             event.listen(self.writer.sync_engine, "connect", _sqlite_pragmas)
@@ -86,6 +100,7 @@ class Database:
         db = cls.__new__(cls)
         db.url = async_url(url)
         db.is_sqlite = db.url.startswith("sqlite")
+        db.writer_lock = _writer_lock(db.url)
         engine = create_async_engine(db.url, poolclass=NullPool)
         if db.is_sqlite:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -104,6 +119,10 @@ class Database:
         table was tiny (a sequential scan) would stay in use once it holds millions of rows.
         Lookups of the dispatcher ask for it; bulk inserts do not need it.
         """
+        if self.writer_lock is not None:
+            async with self.writer_lock.held(), self.writer.begin() as conn:
+                yield conn
+            return
         async with self.writer.begin() as conn:
             if fresh_plans and not self.is_sqlite:
                 await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -116,6 +135,8 @@ class Database:
             # Closing without commit rolls back; nothing was written.
 
     async def dispose(self) -> None:
+        if self.writer_lock is not None:
+            self.writer_lock.close()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
