@@ -65,14 +65,12 @@ async def test_a_cancelled_waiter_leaves_the_lock_free(tmp_path: Path) -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    # The waiting thread takes the lock once the holder lets go, then gives it back.
-    for _ in range(100):
-        if _free(path):
-            break
-        await asyncio.sleep(0.01)
-    assert _free(path)
-    holder.close()
-    waiter.close()
+    # The waiting thread takes the lock once the holder lets go, then gives it back: the
+    # next writer gets in.
+    late = WriterLock(str(path))
+    await asyncio.wait_for(_enter(late), 5)
+    for lock in (holder, waiter, late):
+        lock.close()
 
 
 async def _enter(lock: WriterLock) -> None:
