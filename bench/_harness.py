@@ -101,7 +101,7 @@ def start_server(
             # A new connection each time: the kernel spreads them over the workers.
             r = httpx.get(base + "/health", timeout=1)
             if r.status_code == 200:
-                nodes.add(r.json()["node"])
+                nodes.add(r.json().get("node", 0))
                 if len(nodes) >= workers:
                     return Server(proc, base, key)
         except httpx.TransportError:
