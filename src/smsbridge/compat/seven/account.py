@@ -11,7 +11,6 @@ from typing import Any
 
 import phonenumbers
 from fastapi import Request
-from phonenumbers import geocoder
 from starlette.responses import Response
 
 from smsbridge.api.deps import GatewayDep
@@ -117,6 +116,9 @@ async def pricing(request: Request, gw: GatewayDep) -> Response:
 
 
 def _country_name(region: str) -> str:
+    # phonenumbers' place names take about 100 MB: loaded when first asked for, not at start.
+    from phonenumbers import geocoder
+
     example = phonenumbers.example_number(region)
     return geocoder.country_name_for_number(example, "en") if example else region
 

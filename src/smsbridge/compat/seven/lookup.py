@@ -7,7 +7,7 @@ from typing import Any
 
 import phonenumbers
 from fastapi import Request
-from phonenumbers import PhoneNumberType, carrier, geocoder, number_type
+from phonenumbers import PhoneNumberType, number_type
 from starlette.responses import Response
 
 from smsbridge.api.deps import GatewayDep
@@ -27,6 +27,9 @@ _TYPES = {
 
 
 def format_number(raw: str, region: str | None) -> dict[str, Any]:
+    # phonenumbers' place and carrier names take about 100 MB: loaded when first asked for.
+    from phonenumbers import carrier, geocoder
+
     text = raw.strip()
     if text.isdigit() and not text.startswith("0"):
         text = "+" + text  # bare digits are international, as everywhere at seven
