@@ -31,7 +31,7 @@ TEXTS = [
     "Grüße aus Köln 😀", "😀" * 70, "Şişli'de güzel bir gün", "ğ" * 200, "[]{}~^\\|",
     "line\nbreak", "Olá, ação não", "z" * 153 * 10, "z" * (153 * 10 + 1),
 ]  # fmt: skip
-SENDERS = [None, "MyShop", "x", "+4917612345678", "12345678901234567", "Shop Ltd 1", "123"]
+SENDERS = [None, "MyShop", " MyShop ", "", "x", "+4917612345678", "12345678901234567", "Shop Ltd 1"]
 PRICES = [
     PriceList(),
     PriceList(default=75_000, by_prefix={"49": 60_000, "49176": 55_000, "39": 80_000}),
