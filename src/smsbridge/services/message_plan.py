@@ -91,6 +91,11 @@ class AcceptedMessage:
     balance: int | None = None  # the account's balance once accepted
 
 
+def concat_reference() -> int:
+    """The concatenation reference of a message's parts (one octet, random per message)."""
+    return random.getrandbits(8)
+
+
 @dataclass(slots=True)
 class MessagePlan:
     """A checked message waiting for its recipients (one send, a draft, a campaign run)."""
@@ -108,7 +113,7 @@ class MessagePlan:
     status: str
     region: str | None
     max_parts: int
-    concat_ref: int = field(default_factory=lambda: concat_reference())
+    concat_ref: int = field(default_factory=concat_reference)
     shifted: bool = False  # some rendered text needed a national shift table
     _segments: dict[str, Segmentation] = field(default_factory=dict)
 
@@ -254,11 +259,6 @@ class MessagePlan:
             orjson.dumps(req.device_options).decode() if req.device_options else None, req.udh,
             orjson.dumps(req.door_data).decode() if req.door_data else None,
         )  # fmt: skip
-
-
-def concat_reference() -> int:
-    """The concatenation reference of a message's parts (one octet, random per message)."""
-    return random.getrandbits(8)
 
 
 def missing_recipient() -> ValidationFailed:

@@ -14,7 +14,7 @@ from smsbridge.core.encoding import (
     segment,
 )
 from smsbridge.core.message import Status, summarize
-from smsbridge.core.pricing import MICRO, credits
+from smsbridge.core.pricing import credits
 from smsbridge.core.reasons import reason_for
 from smsbridge.core.timefmt import iso, iso_of
 from smsbridge.services.message_plan import AcceptedMessage
@@ -61,7 +61,7 @@ def accepted(msg: AcceptedMessage) -> dict[str, Any]:
         "created_at": iso_of(msg.created_at),
         "send_at": None if msg.send_at is None else iso_of(msg.send_at),
         "expires_at": None if msg.expires_at is None else iso_of(msg.expires_at),
-        "price": round(msg.price / MICRO, 6),
+        "price": credits(msg.price),
     }
     if msg.balance is not None:
         out["balance"] = credits(msg.balance)

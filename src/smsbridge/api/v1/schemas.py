@@ -139,9 +139,18 @@ class MessageIn(BaseModel):
         )
 
 
+def _max_length(field: str) -> int | None:
+    limits = [getattr(m, "max_length", None) for m in MessageIn.model_fields[field].metadata]
+    return next((limit for limit in limits if limit is not None), None)
+
+
 # A batch item with only these keys, all strings within MessageIn's limits, is built without
 # pydantic (bulk ingest is a hot path); MessageIn would accept it as the same request.
-_PLAIN_LIMITS = {"to": None, "text": None, "from": None, "label": 100, "foreign_id": 64}
+_PLAIN_LIMITS = {
+    key: _max_length(field)
+    for key, field in [("to", "to"), ("text", "text"), ("from", "sender"), ("label", "label"),
+                       ("foreign_id", "foreign_id")]
+}  # fmt: skip
 
 
 def plain_request(item: Any) -> SendRequest | None:
