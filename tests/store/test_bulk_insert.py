@@ -48,3 +48,43 @@ async def test_every_row_arrives_as_given(db: Database, count: int) -> None:
     async with db.read() as conn:
         stored = (await conn.execute(select(wide).order_by(wide.c.id))).all()
     assert [tuple(r) for r in stored] == rows
+
+
+def _constant_row(i: int, _sqlite: bool) -> tuple[Any, ...]:
+    """Columns that hold the same NULL or flag in every row, beside ones that vary."""
+    return (i, None, True, None, *(0 if c % 2 else None for c in range(40)))
+
+
+@pytest.mark.parametrize(
+    "make_row",
+    [
+        _constant_row,
+        lambda i, _sqlite: (i, None, False, "x", *([None] * 40)),
+        # NULLs that stop being constant halfway; on SQLite, a flag column mixing bools
+        # with the ints it stores for them.
+        lambda i, sqlite: (
+            i,
+            i if i > 500 else None,
+            [True, 1 if sqlite else True][i % 2],
+            None,
+            *([i % 2] * 40),
+        ),
+    ],
+)
+async def test_constant_columns_arrive_as_given(db: Database, make_row: Any) -> None:
+    rows = [make_row(i, db.is_sqlite) for i in range(1, 1_001)]
+    async with db.write() as conn:
+        await insert_rows(conn, wide, COLUMNS, rows)
+    async with db.read() as conn:
+        stored = (await conn.execute(select(wide).order_by(wide.c.id))).all()
+    assert [tuple(r) for r in stored] == rows
+
+
+async def test_rows_of_nothing_but_constants(db: Database) -> None:
+    narrow = ("flag", "note")
+    rows = [(False, None)] * 100
+    async with db.write() as conn:
+        await insert_rows(conn, wide, narrow, rows)
+    async with db.read() as conn:
+        stored = (await conn.execute(select(wide.c.flag, wide.c.note))).all()
+    assert [tuple(r) for r in stored] == rows

@@ -94,7 +94,8 @@ async def insert_rows(
 # for bulk ingest and holds the lock far less.
 _MULTI_ROW_FROM = 64
 _SQLITE_MAX_VARIABLES = 32_766
-_multi_sql: dict[tuple[str, tuple[str, ...], int], str] = {}
+_multi_sql: dict[tuple[str, tuple[str, ...], int, tuple[str | None, ...]], str] = {}
+_MULTI_SQL_KEPT = 256  # statement texts kept; rows of unusual shapes must not grow it forever
 
 
 async def _insert_multi_row(
@@ -103,15 +104,42 @@ async def _insert_multi_row(
     per = min(1000, _SQLITE_MAX_VARIABLES // len(columns))
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
-        key = (table, columns, len(chunk))
+        literals = _constant_literals(chunk, len(columns))
+        key = (table, columns, len(chunk), literals)
         sql = _multi_sql.get(key)
         if sql is None:
-            group = "(" + ", ".join("?" * len(columns)) + ")"
+            if len(_multi_sql) >= _MULTI_SQL_KEPT:
+                _multi_sql.clear()
+            group = "(" + ", ".join("?" if lit is None else lit for lit in literals) + ")"
             sql = _multi_sql[key] = (
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
                 + ", ".join([group] * len(chunk))
             )
-        await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+        bound = [i for i, lit in enumerate(literals) if lit is None]
+        if not bound:
+            params: tuple[Any, ...] = ()
+        elif len(bound) == len(columns):
+            params = tuple(chain.from_iterable(chunk))
+        elif len(bound) == 1:
+            params = tuple(row[bound[0]] for row in chunk)
+        else:
+            params = tuple(chain.from_iterable(map(itemgetter(*bound), chunk)))
+        await conn.exec_driver_sql(sql, params)
+
+
+def _constant_literals(chunk: Sequence[tuple[Any, ...]], width: int) -> tuple[str | None, ...]:
+    """Per column, the SQL literal when every row holds the same NULL or boolean there, else
+    None (bound). The sqlite3 driver binds None and bools through its adapter lookup, which
+    costs more than the insert itself; bulk rows are mostly such constants (flags, unset
+    optional columns)."""
+    out: list[str | None] = [None] * width
+    count = len(chunk)
+    for index, values in enumerate(zip(*chunk, strict=True)):
+        first = values[0]
+        # count() compares with ==, so 1 and 0 match True and False: SQLite stores them alike.
+        if (first is None or first is True or first is False) and values.count(first) == count:
+            out[index] = "NULL" if first is None else "1" if first else "0"
+    return tuple(out)
 
 
 def one_of(
