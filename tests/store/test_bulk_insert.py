@@ -64,15 +64,16 @@ def _constant_row(i: int, _sqlite: bool) -> tuple[Any, ...]:
         # with the ints it stores for them.
         lambda i, sqlite: (
             i,
-            i if i > 500 else None,
+            i if i > 2 else None,
             [True, 1 if sqlite else True][i % 2],
             None,
             *([i % 2] * 40),
         ),
     ],
 )
-async def test_constant_columns_arrive_as_given(db: Database, make_row: Any) -> None:
-    rows = [make_row(i, db.is_sqlite) for i in range(1, 1_001)]
+@pytest.mark.parametrize("count", [3, 1_000])
+async def test_constant_columns_arrive_as_given(db: Database, make_row: Any, count: int) -> None:
+    rows = [make_row(i, db.is_sqlite) for i in range(1, count + 1)]
     async with db.write() as conn:
         await insert_rows(conn, wide, COLUMNS, rows)
     async with db.read() as conn:
@@ -80,9 +81,10 @@ async def test_constant_columns_arrive_as_given(db: Database, make_row: Any) -> 
     assert [tuple(r) for r in stored] == rows
 
 
-async def test_rows_of_nothing_but_constants(db: Database) -> None:
+@pytest.mark.parametrize("count", [1, 10, 100])
+async def test_rows_of_nothing_but_constants(db: Database, count: int) -> None:
     narrow = ("flag", "note")
-    rows = [(False, None)] * 100
+    rows = [(False, None)] * count
     async with db.write() as conn:
         await insert_rows(conn, wide, narrow, rows)
     async with db.read() as conn:

@@ -80,8 +80,10 @@ _inserts: dict[str, Insert] = {}
 async def insert_rows(
     conn: AsyncConnection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    if conn.dialect.name == "sqlite" and len(rows) >= _MULTI_ROW_FROM:
-        await _insert_multi_row(conn, table.name, columns, rows)
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        await _insert_sqlite(conn, table.name, columns, rows)
         return
     statement = _inserts.get(table.name)
     if statement is None:
@@ -91,31 +93,29 @@ async def insert_rows(
 
 # SQLite: many rows per INSERT statement. executemany steps once per row and takes the
 # interpreter lock back for each; one statement per thousand rows is about a tenth faster
-# for bulk ingest and holds the lock far less.
+# for bulk ingest and holds the lock far less. Fewer rows go through executemany, so that
+# statement texts do not multiply with every row count.
 _MULTI_ROW_FROM = 64
 _SQLITE_MAX_VARIABLES = 32_766
-_multi_sql: dict[tuple[str, tuple[str, ...], int, tuple[str | None, ...]], str] = {}
-_MULTI_SQL_KEPT = 256  # statement texts kept; rows of unusual shapes must not grow it forever
+_sqlite_sql: dict[tuple[str, tuple[str, ...], int, tuple[str | None, ...]], str] = {}
+_SQLITE_SQL_KEPT = 256  # statement texts kept; rows of unusual shapes must not grow it forever
 
 
-async def _insert_multi_row(
+async def _insert_sqlite(
     conn: AsyncConnection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     per = min(1000, _SQLITE_MAX_VARIABLES // len(columns))
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         literals = _constant_literals(chunk, len(columns))
-        key = (table, columns, len(chunk), literals)
-        sql = _multi_sql.get(key)
-        if sql is None:
-            if len(_multi_sql) >= _MULTI_SQL_KEPT:
-                _multi_sql.clear()
-            group = "(" + ", ".join("?" if lit is None else lit for lit in literals) + ")"
-            sql = _multi_sql[key] = (
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                + ", ".join([group] * len(chunk))
-            )
         bound = [i for i, lit in enumerate(literals) if lit is None]
+        if len(chunk) < _MULTI_ROW_FROM:
+            sql = _sqlite_insert(table, columns, 1, literals)
+            if len(bound) == len(columns):
+                await conn.exec_driver_sql(sql, list(chunk))
+            else:
+                await conn.exec_driver_sql(sql, [tuple(row[i] for i in bound) for row in chunk])
+            continue
         if not bound:
             params: tuple[Any, ...] = ()
         elif len(bound) == len(columns):
@@ -124,7 +124,22 @@ async def _insert_multi_row(
             params = tuple(row[bound[0]] for row in chunk)
         else:
             params = tuple(chain.from_iterable(map(itemgetter(*bound), chunk)))
-        await conn.exec_driver_sql(sql, params)
+        await conn.exec_driver_sql(_sqlite_insert(table, columns, len(chunk), literals), params)
+
+
+def _sqlite_insert(
+    table: str, columns: tuple[str, ...], count: int, literals: tuple[str | None, ...]
+) -> str:
+    """``INSERT`` of ``count`` rows, with a ``?`` where ``literals`` has None."""
+    key = (table, columns, count, literals)
+    sql = _sqlite_sql.get(key)
+    if sql is None:
+        if len(_sqlite_sql) >= _SQLITE_SQL_KEPT:
+            _sqlite_sql.clear()
+        group = "(" + ", ".join("?" if lit is None else lit for lit in literals) + ")"
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        sql = _sqlite_sql[key] = head + ", ".join([group] * count)
+    return sql
 
 
 def _constant_literals(chunk: Sequence[tuple[Any, ...]], width: int) -> tuple[str | None, ...]:
