@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from smsbridge.core.errors import ValidationFailed
 
@@ -59,4 +60,9 @@ def to_micro(amount: str | int | float | Decimal) -> int:
 
 def credits(micro: int) -> float:
     """Micro-credits -> credits, for display."""
+    return _credits(micro)
+
+
+@lru_cache(maxsize=4096)  # replies of a batch show the same few prices thousands of times
+def _credits(micro: int) -> float:
     return round(micro / MICRO, 6)

@@ -62,8 +62,16 @@ def is_plain(req: SendRequest) -> bool:
         and req.udh is None
         and req.door_data is None
         and not req.verbatim_numbers
-        and (not to[0].strip() or NUMBER_LIKE.match(to[0].strip()) is not None)
+        and _number_like(to[0])
     )
+
+
+def _number_like(raw: str) -> bool:
+    """A number rather than a contact or group name (or nothing)."""
+    if raw[:1] == "+" and raw[1:].isdecimal():  # E.164, most of all: no regex needed
+        return True
+    stripped = raw.strip()
+    return not stripped or NUMBER_LIKE.match(stripped) is not None
 
 
 class PlainMessages:

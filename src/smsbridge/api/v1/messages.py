@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
@@ -101,9 +102,13 @@ async def send_batch_lean(request: Request) -> Response:
     raw = await request.body()
     async with gw.send.bulk_turn:
         try:
-            body = _batch_adapter.validate_json(raw)
-        except ValidationError as exc:
-            return validation_error_response(list(exc.errors()))
+            # orjson parses twice as fast; pydantic reads anything it refuses, in its own words.
+            body = _batch_adapter.validate_python(orjson.loads(raw))
+        except (orjson.JSONDecodeError, ValidationError):
+            try:
+                body = _batch_adapter.validate_json(raw)
+            except ValidationError as exc:
+                return validation_error_response(list(exc.errors()))
         return await _accept_batch(gw, caller, body.messages)
 
 
