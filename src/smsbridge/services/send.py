@@ -54,6 +54,11 @@ class BatchError:
     error: SmsBridgeError
 
 
+# A batch item once resolved: a plain request (:func:`is_plain`) as it came, any other with
+# the targets its references resolved to (None: its numbers as given), or why it failed.
+ResolvedItem = SendRequest | SmsBridgeError | tuple[SendRequest, list[Target] | None]
+
+
 class SendService:
     def __init__(
         self,
@@ -220,21 +225,18 @@ class SendService:
 
     async def resolve_batch(
         self, caller: Caller, items: list[SendRequest | SmsBridgeError]
-    ) -> list[SendRequest | SmsBridgeError | tuple[SendRequest, list[Target]]]:
+    ) -> list[ResolvedItem]:
         """Resolve group and contact references item by item (a failure is that item's)."""
-        out: list[SendRequest | SmsBridgeError | tuple[SendRequest, list[Target]]] = []
+        out: list[ResolvedItem] = []
         for item in items:
             if isinstance(item, SendRequest) and not is_plain(item):
                 try:
                     if item.device_id is not None:
                         await self.check_device(caller.account_id, item.device_id, item.sim)
-                    targets = await self.targets(caller, item)
+                    out.append((item, await self.targets(caller, item)))
                 except SmsBridgeError as exc:
                     out.append(exc)
-                    continue
-                if targets is not None:
-                    out.append((item, targets))
-                    continue
+                continue
             out.append(item)
         return out
 
@@ -259,13 +261,14 @@ class SendService:
     def stage_batch(
         self,
         caller: Caller,
-        items: Sequence[SendRequest | SmsBridgeError | tuple[SendRequest, list[Target]]],
+        items: Sequence[ResolvedItem],
         billing: Billing,
     ) -> StagedBatch:
-        """Validate, price and build the rows of a batch without writing them yet."""
+        """Validate, price and build the rows of a batch (as :meth:`resolve_batch` leaves it)
+        without writing them yet."""
         staged = StagedBatch()
         now = now_us()
-        simple = [isinstance(entry, SendRequest) and is_plain(entry) for entry in items]
+        simple = [isinstance(entry, SendRequest) for entry in items]
         plain = self.plain_messages(caller, now, billing.prices, sum(simple))
         for index, entry in enumerate(items):
             if isinstance(entry, SmsBridgeError):
