@@ -98,7 +98,7 @@ def start_server(
     nodes: set[int] = set()  # the worker processes that answered so far
     for _ in range(600):
         try:
-            # A new connection each time: the kernel spreads them over the workers.
+            # A new connection each time: the balancer spreads them over the workers.
             r = httpx.get(base + "/health", timeout=1)
             if r.status_code == 200:
                 nodes.add(r.json().get("node", 0))

@@ -22,7 +22,10 @@ def serve(
     ] = False,
     workers: Annotated[
         int | None,
-        typer.Option(help="HTTP worker processes sharing the port [1]; each also dispatches."),
+        typer.Option(
+            help="HTTP worker processes [1]; each takes a fair share of the connections and "
+            "also dispatches."
+        ),
     ] = None,
     ssl_certfile: Annotated[
         str | None,
@@ -71,7 +74,10 @@ def serve(
     os.environ["SMSBRIDGE_MIGRATE_ON_START"] = "false"
     if no_worker:
         os.environ["SMSBRIDGE_DISPATCH"] = "false"
-    uvicorn.run("smsbridge.api.app:create_app_from_env", factory=True, workers=count, **options)
+    from smsbridge.api.balancer import serve_balanced
+
+    code = serve_balanced("smsbridge.api.app:create_app_from_env", count, **options)
+    raise typer.Exit(code)
 
 
 @app.command()
