@@ -101,14 +101,20 @@ def test_token_registers_a_phone_that_then_shows_in_list_show_and_remove(
     assert len(password) == 14
 
 
-def test_serve_over_https(env: dict[str, str], tmp_path: Path) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by openssl."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
          "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )  # fmt: skip
+    return cert, key
+
+
+def test_serve_over_https(env: dict[str, str], tmp_path: Path) -> None:
+    cert, key = self_signed_certificate(tmp_path)
     port = free_port()
     server = _serve(env, port, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ssl
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,18 +11,12 @@ import httpx
 
 from tests.conftest import free_port
 from tests.test_cli import smsbridge
-from tests.test_cli_devices import _serve, _stop, _wait_up
+from tests.test_cli_devices import _serve, _stop, _wait_up, self_signed_certificate
 
 
 def test_two_workers_share_keep_alive_clients_evenly_and_deliver(tmp_path: Path) -> None:
     env = {"SMSBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = self_signed_certificate(tmp_path)
     api_key = smsbridge("keys", "create", env=env).stdout.strip()
     port = free_port()
     base = f"https://127.0.0.1:{port}"
