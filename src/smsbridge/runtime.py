@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 
 
 def tune_gc() -> None:
@@ -15,3 +16,11 @@ def tune_gc() -> None:
     at start are frozen out of collections entirely."""
     gc.freeze()
     gc.set_threshold(200_000, 20, 100)
+
+
+def configure_logging(level: str | int) -> None:
+    """One log format for every process: time, level, logger, message."""
+    logging.basicConfig(
+        level=level.upper() if isinstance(level, str) else level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

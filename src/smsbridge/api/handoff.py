@@ -19,6 +19,8 @@ from typing import Any
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from smsbridge.runtime import configure_logging
+
 # One byte per message on the channel.
 HANDOFF = b"H"  # balancer -> worker, with one descriptor
 READY = b"R"  # worker -> balancer, once the app has started
@@ -130,11 +132,7 @@ class HandoffServer(uvicorn.Server):
 def run_worker(config: uvicorn.Config, channel: socket.socket) -> None:
     """Entry point of a worker process (spawned, so it imports the app afresh)."""
     config.configure_logging()
-    level = config.log_level
-    logging.basicConfig(
-        level=level.upper() if isinstance(level, str) else level or logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(config.log_level or logging.INFO)
     # Ctrl+C reaches the whole process group; the balancer reports the stop.
     with contextlib.suppress(KeyboardInterrupt):
         HandoffServer(config, channel).run()

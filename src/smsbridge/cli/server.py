@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from typing import Annotated, Any
 
 import typer
 
 from smsbridge.cli.common import app, err, migrated, out, run, settings
-from smsbridge.runtime import tune_gc
+from smsbridge.runtime import configure_logging, tune_gc
 
 
 @app.command()
@@ -43,9 +42,7 @@ def serve(
     from smsbridge.api.app import create_app
 
     cfg = settings()
-    logging.basicConfig(
-        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(cfg.log_level)
     count = workers or cfg.workers
     options: dict[str, Any] = {
         "host": host or cfg.host,
@@ -86,9 +83,7 @@ def worker() -> None:
     from smsbridge.gateway import Gateway
 
     cfg = settings()
-    logging.basicConfig(
-        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(cfg.log_level)
 
     async def main() -> None:
         gateway = Gateway(cfg)
