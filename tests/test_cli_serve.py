@@ -1,4 +1,4 @@
-"""`smsbridge serve --workers N` as a real process tree, over HTTPS."""
+"""`smsbridge serve --workers N` as a real process tree, over HTTPS, on both databases."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from tests.test_cli import smsbridge
 from tests.test_cli_devices import _serve, _stop, _wait_up, self_signed_certificate
 
 
-def test_two_workers_share_keep_alive_clients_evenly_and_deliver(tmp_path: Path) -> None:
-    env = {"SMSBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+def test_two_workers_share_keep_alive_clients_evenly_and_deliver(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"SMSBRIDGE_DATABASE_URL": database_url}
     cert, key = self_signed_certificate(tmp_path)
     api_key = smsbridge("keys", "create", env=env).stdout.strip()
     port = free_port()
